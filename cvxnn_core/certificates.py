@@ -1,0 +1,245 @@
+r"""Optimality certificates for ANY two-layer ReLU network, from convex duality.
+
+Weak duality (Pilanci & Ergen 2020; Ergen & Pilanci 2021). For every network ``f`` with weight
+decay ``beta`` and every ``lambda`` with ``|lambda^T (X u)_+| <= beta`` for all ``||u|| <= 1``::
+
+    l(f) + (beta/2)(||W1||^2 + ||w2||^2)  >=  l(f) + lambda^T f  >=  -l^*(-lambda)
+
+(the first inequality by ``lambda^T f = sum_j w2_j lambda^T (X w1_j)_+ <= beta sum_j ||w1_j|| |w2_j|``
+and AM-GM). So ``-l^*(-lambda)`` (:func:`cvxnn_core.losses.dual_value`) is a lower bound on the
+optimum of *every* width, certified without trusting any solver.
+
+The constraint is checked exactly over a pattern set: for ``u`` in the cone
+``K_i = {u : (2 D_i - I) X u >= 0}``, ``lambda^T (X u)_+ = (X^T D_i lambda)^T u`` and, by Moreau's
+decomposition, ``max_{u in K_i, ||u|| <= 1} g^T u = ||Pi_{K_i}(g)||``. The projection onto the
+polyhedral cone is ``g + A_i^T mu*`` with ``A_i = (2 D_i - I) X`` and
+``mu* = argmin_{mu >= 0} ||A_i^T mu + g||`` (non-negative least squares, solved exactly). With the
+complete arrangement (:func:`cvxnn_core.patterns.enumerate_patterns`) the bound is global.
+
+The dual point is built from the network's own residual: ``lambda = t * (-grad l(f))``, with the
+scalar ``t`` chosen within the feasible interval to maximise the dual value. At an optimal network
+this ``lambda`` is dual optimal and the gap is zero; since an interior-point solution's residual is
+only accurate to about the square root of the solver tolerance, a solver's multiplier can be passed
+as a second candidate (``dual=``), verified in the same way.
+
+``method="cone_free"`` replaces ``||Pi_{K_i}(g)||`` by the cheaper ``||g||`` (still a valid bound,
+usually looser).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy.optimize import minimize_scalar, nnls
+
+from cvxnn_core._validation import (
+    check_beta,
+    check_choice,
+    check_labels_pm1,
+    check_loss,
+    check_patterns,
+    check_X_y,
+    check_y,
+)
+from cvxnn_core.losses import Loss, dual_value, loss_value, negative_gradient
+from cvxnn_core.patterns import enumerate_patterns, merge_patterns
+from cvxnn_core.programs import ConvexResult, convex_predictions
+from cvxnn_core.recovery import TwoLayerNet
+
+Method = Literal["exact", "cone_free"]
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A primal value, a certified lower bound and the relative gap between them.
+
+    ``primal``: objective of the certified point. ``lower_bound``: ``-l^*(-lambda)`` at a dual point
+    feasible over ``n_patterns`` patterns; a lower bound on every network's objective when
+    ``exact`` (complete arrangement). ``gap = (primal - lower_bound) / max(|primal|, 1e-300)``.
+    ``dual_scale`` is ``t``; ``max_violation`` is ``max_i ||Pi_{K_i}(g_i)|| / beta`` at ``t = 1``
+    (``<= 1`` means the residual itself is dual feasible). ``violating`` holds the patterns with
+    ratio ``> 1`` (boolean ``(n, k)``), the ones to add to a restricted program.
+    """
+
+    primal: float
+    lower_bound: float
+    gap: float
+    exact: bool
+    dual_scale: float
+    max_violation: float
+    n_patterns: int
+    method: str
+    violating: np.ndarray
+
+    def __str__(self) -> str:
+        kind = "global (complete arrangement)" if self.exact else f"over {self.n_patterns} patterns"
+        return (
+            f"primal {self.primal:.10g}, lower bound {self.lower_bound:.10g}, relative gap {self.gap:.3g} "
+            f"[{kind}, {self.method}]"
+        )
+
+
+def cone_support(X: np.ndarray, patterns: np.ndarray, lam: np.ndarray, method: Method = "exact") -> np.ndarray:
+    """``max_{u in K_i, ||u||<=1} |lambda^T D_i X u|`` for every pattern ``i``: shape ``(P,)``.
+
+    Exact via NNLS (see module docstring); ``"cone_free"`` returns the upper bound ``||X^T D_i lambda||``.
+    """
+    G = X.T @ (patterns * lam[:, None])  # (d, P): g_i = X^T D_i lambda
+    if method == "cone_free":
+        return np.linalg.norm(G, axis=0)
+    S = 2.0 * patterns - 1.0
+    out = np.empty(patterns.shape[1])
+    for i in range(patterns.shape[1]):
+        At = (S[:, i : i + 1] * X).T  # (d, n) = A_i^T
+        g = G[:, i]
+        best = 0.0
+        for sign in (1.0, -1.0):
+            if np.any(sign * g):
+                _, rnorm = nnls(At, -sign * g, maxiter=50 * At.shape[1])
+                best = max(best, rnorm)
+        out[i] = best
+    return out
+
+
+def _best_scale(lam0: np.ndarray, y: np.ndarray, loss: Loss, t_max: float) -> float:
+    """Maximise ``dual_value(t * lam0)`` over ``t`` in the feasible interval."""
+    if loss == "squared":
+        nrm = float(lam0 @ lam0)
+        t = float(lam0 @ y) / nrm if nrm > 0 else 0.0
+        return float(np.clip(t, -t_max, t_max))
+    s = lam0 * y  # in [0, 1] for the (sub)gradients of hinge and logistic
+    smax = float(s.max(initial=0.0))
+    hi = min(t_max, 1.0 / smax if smax > 0 else t_max)
+    if not np.isfinite(hi) or hi <= 0:
+        return 0.0
+    if loss == "hinge":
+        return hi  # the dual value is linear and increasing in t
+    res = minimize_scalar(lambda t: -dual_value(t * lam0, y, loss), bounds=(0.0, hi), method="bounded",
+                          options={"xatol": 1e-12 * hi})
+    return float(res.x)
+
+
+def dual_certificate(
+    X: np.ndarray,
+    y: np.ndarray,
+    predictions: np.ndarray,
+    primal: float,
+    beta: float,
+    patterns: np.ndarray | None = None,
+    *,
+    loss: Loss = "squared",
+    method: Method = "exact",
+    dual: np.ndarray | None = None,
+) -> Certificate:
+    """Certificate for a point with training ``predictions`` and objective ``primal`` (see module docstring).
+
+    Candidate dual directions: the residual ``-grad l(predictions)`` and, if given, ``dual`` (for
+    example a solver's multiplier, ``ConvexResult.dual``). Each is scaled to be feasible over the
+    patterns, checked exactly, and the best bound is kept: no candidate is trusted.
+    ``patterns=None`` enumerates the complete arrangement (``exact=True``); given patterns are
+    checked for completeness when the arrangement is small enough to enumerate.
+    """
+    X, y = check_X_y(X, y)
+    beta = check_beta(beta)
+    loss = check_loss(loss)
+    check_labels_pm1(y, loss)
+    method = check_choice(method, "method", ("exact", "cone_free"))  # type: ignore[assignment]
+    if patterns is None:
+        patterns, exact = enumerate_patterns(X), True
+    else:
+        patterns = check_patterns(patterns, X.shape[0])
+        exact = _is_complete(X, patterns)
+    candidates = [negative_gradient(np.asarray(predictions, dtype=float), y, loss)]
+    if dual is not None:
+        lam = check_y(dual, X.shape[0], name="dual")
+        if loss != "squared":  # move a slightly infeasible multiplier into the domain 0 <= lambda_j y_j <= 1
+            lam = y * np.clip(lam * y, 0.0, 1.0)
+        candidates.append(lam)
+    best = None
+    for lam0 in candidates:
+        support = cone_support(X, patterns, lam0, method)
+        smax = float(support.max(initial=0.0))
+        t = _best_scale(lam0, y, loss, beta / smax if smax > 0 else 1e12)
+        lower = dual_value(t * lam0, y, loss)
+        if best is None or lower > best[0]:
+            best = (lower, t, smax, support)
+    lower, t, smax, support = best
+    viol = smax / beta if beta > 0 else (np.inf if smax > 0 else 0.0)
+    violating = patterns[:, support > beta * (1 + 1e-9)]
+    return Certificate(
+        primal=float(primal),
+        lower_bound=float(lower),
+        gap=float((primal - lower) / max(abs(primal), 1e-300)),
+        exact=exact,
+        dual_scale=float(t),
+        max_violation=float(viol),
+        n_patterns=int(patterns.shape[1]),
+        method=method,
+        violating=violating,
+    )
+
+
+def _is_complete(X: np.ndarray, patterns: np.ndarray) -> bool:
+    """True when ``patterns`` contains every pattern of the arrangement (False if too large to check)."""
+    try:
+        full = enumerate_patterns(X)
+    except ValueError:
+        return False
+    return merge_patterns(patterns, full).shape[1] == merge_patterns(patterns).shape[1]
+
+
+def certify(
+    X: np.ndarray,
+    y: np.ndarray,
+    net: TwoLayerNet,
+    beta: float,
+    patterns: np.ndarray | None = None,
+    *,
+    loss: Loss = "squared",
+    method: Method = "exact",
+    dual: np.ndarray | None = None,
+) -> Certificate:
+    """Certify any two-layer ReLU network: its weight-decay objective vs a dual lower bound.
+
+    ``primal = l(f(X)) + (beta/2)(||W1||^2 + ||w2||^2)``; the lower bound is valid for every
+    network of any width when ``patterns`` is ``None`` (complete arrangement, ``exact=True``).
+    ``dual`` is an optional extra candidate dual point (e.g. ``ConvexResult.dual``); it is verified,
+    not trusted.
+    """
+    X, y = check_X_y(X, y)
+    beta = check_beta(beta)
+    f = net.predict(X)
+    primal = loss_value(f, y, check_loss(loss)) + beta * net.weight_decay()
+    return dual_certificate(X, y, f, primal, beta, patterns, loss=loss, method=method, dual=dual)
+
+
+def certify_convex(
+    X: np.ndarray,
+    y: np.ndarray,
+    result: ConvexResult,
+    patterns: np.ndarray | None = None,
+    *,
+    method: Method = "exact",
+) -> Certificate:
+    """Certify a convex solution: ``primal = result.objective``, predictions ``sum_i D_i X (v_i - w_i)``."""
+    X, y = check_X_y(X, y)
+    f = convex_predictions(X, result.patterns, result.V - result.W)
+    return dual_certificate(
+        X, y, f, result.objective, result.beta, patterns, loss=result.loss, method=method, dual=result.dual
+    )
+
+
+def cone_violation(X: np.ndarray, result: ConvexResult) -> float:
+    """Relative cone-constraint violation ``max_i ||((I - 2D_i) X v_i)_+|| / ||X v_i||`` over all blocks."""
+    S = 2.0 * result.patterns - 1.0
+    worst = 0.0
+    for B in (result.V, result.W):
+        XB = X @ B.T  # (n, P)
+        scale = np.linalg.norm(XB, axis=0)
+        bad = np.linalg.norm(np.maximum(-S * XB, 0.0), axis=0)
+        nz = scale > 0
+        if np.any(nz):
+            worst = max(worst, float(np.max(bad[nz] / scale[nz])))
+    return worst

@@ -1,0 +1,67 @@
+r"""The three losses of the package, their gradients and the concave dual functions.
+
+For predictions ``f`` and targets ``y`` (labels ``+-1`` for hinge and logistic)::
+
+    squared   l(f) = 0.5 * ||f - y||^2
+    hinge     l(f) = sum_j (1 - y_j f_j)_+
+    logistic  l(f) = sum_j log(1 + exp(-y_j f_j))
+
+Weak duality used by :mod:`cvxnn_core.certificates`: for every ``lambda`` and every ``f``,
+``l(f) + lambda^T f >= -l^*(-lambda)``, where ``-l^*(-lambda)`` is::
+
+    squared   lambda^T y - 0.5 ||lambda||^2
+    hinge     sum_j lambda_j y_j                         if 0 <= lambda_j y_j <= 1, else -inf
+    logistic  sum_j H(lambda_j y_j)                      if 0 <= lambda_j y_j <= 1, else -inf
+
+with the binary entropy ``H(s) = -s log s - (1-s) log(1-s)``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+Loss = Literal["squared", "hinge", "logistic"]
+
+
+def loss_value(f: np.ndarray, y: np.ndarray, loss: Loss = "squared") -> float:
+    """Value of the loss at predictions ``f`` (same shape as ``y``)."""
+    if loss == "squared":
+        return float(0.5 * np.sum((f - y) ** 2))
+    if loss == "hinge":
+        return float(np.sum(np.maximum(0.0, 1.0 - y * f)))
+    if loss == "logistic":
+        return float(np.sum(np.logaddexp(0.0, -y * f)))
+    raise ValueError(f"loss must be 'squared', 'hinge' or 'logistic', got {loss!r}")
+
+
+def negative_gradient(f: np.ndarray, y: np.ndarray, loss: Loss = "squared") -> np.ndarray:
+    r"""``-\nabla l(f)``: the residual ``y - f`` for the squared loss, a (sub)gradient otherwise.
+
+    Hinge: ``y_j * 1[y_j f_j <= 1]``; logistic: ``y_j * sigmoid(-y_j f_j)``.
+    """
+    if loss == "squared":
+        return y - f
+    if loss == "hinge":
+        return y * (y * f <= 1.0)
+    if loss == "logistic":
+        return y * 0.5 * (1.0 + np.tanh(-0.5 * y * f))
+    raise ValueError(f"loss must be 'squared', 'hinge' or 'logistic', got {loss!r}")
+
+
+def dual_value(lam: np.ndarray, y: np.ndarray, loss: Loss = "squared") -> float:
+    """``-l^*(-lambda)``, a lower bound on ``l(f) + lambda^T f`` for every ``f`` (``-inf`` outside the domain)."""
+    if loss == "squared":
+        return float(lam @ y - 0.5 * lam @ lam)
+    s = lam * y
+    if np.any(s < -1e-12) or np.any(s > 1 + 1e-12):
+        return -np.inf
+    s = np.clip(s, 0.0, 1.0)
+    if loss == "hinge":
+        return float(np.sum(s))
+    if loss == "logistic":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ent = -np.where(s > 0, s * np.log(s), 0.0) - np.where(s < 1, (1 - s) * np.log1p(-s), 0.0)
+        return float(np.sum(ent))
+    raise ValueError(f"loss must be 'squared', 'hinge' or 'logistic', got {loss!r}")

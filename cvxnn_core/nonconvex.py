@@ -1,0 +1,157 @@
+r"""Non-convex baselines in torch: two-layer ReLU networks trained by SGD or Adam with weight decay.
+
+The training objective is exactly the one of :func:`cvxnn_core.recovery.nonconvex_objective`::
+
+    l((X W1^T)_+ w2, y) + (beta/2) (||W1||_F^2 + ||w2||^2)
+
+(sums over samples, no 1/n). Weight decay is part of the loss, not an optimizer option, so SGD
+and Adam minimise the same function the convex program certifies. With mini-batches of size
+``b`` the loss term is scaled by ``n / b`` so that its expectation is the full objective; the
+recorded history is always the full-batch objective, evaluated after each epoch.
+
+Initialisation (seeded): ``W1 ~ N(0, init_scale^2 / d)``, ``w2 ~ N(0, init_scale^2 / m)``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from cvxnn_core._validation import (
+    check_beta,
+    check_choice,
+    check_labels_pm1,
+    check_loss,
+    check_positive_int,
+    check_seed,
+    check_X_y,
+)
+from cvxnn_core.losses import Loss
+from cvxnn_core.recovery import TwoLayerNet
+
+Optimizer = Literal["adam", "sgd"]
+DEFAULT_LR = {"adam": 1e-2, "sgd": 1e-3}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of :func:`train_two_layer`: ``net`` (numpy weights), ``history`` (objective after each
+    epoch, ``(epochs,)``), ``initial_objective``, ``train_time`` (s), ``optimizer``, ``lr``, ``seed``."""
+
+    net: TwoLayerNet
+    history: np.ndarray
+    initial_objective: float
+    train_time: float
+    optimizer: str
+    lr: float
+    seed: int
+
+    @property
+    def objective(self) -> float:
+        """Final full-batch objective."""
+        return float(self.history[-1])
+
+
+def _torch_loss(f: torch.Tensor, y: torch.Tensor, loss: Loss) -> torch.Tensor:
+    if loss == "squared":
+        return 0.5 * torch.sum((f - y) ** 2)
+    if loss == "hinge":
+        return torch.sum(torch.clamp(1.0 - y * f, min=0.0))
+    return torch.sum(torch.nn.functional.softplus(-y * f))
+
+
+def _objective(X, y, W1, w2, beta, loss, scale=1.0):
+    f = torch.relu(X @ W1.T) @ w2
+    return scale * _torch_loss(f, y, loss) + 0.5 * beta * (torch.sum(W1**2) + torch.sum(w2**2))
+
+
+def train_two_layer(
+    X: np.ndarray,
+    y: np.ndarray,
+    width: int,
+    beta: float,
+    *,
+    optimizer: Optimizer = "adam",
+    lr: float | None = None,
+    epochs: int = 1000,
+    seed: int = 0,
+    batch_size: int | None = None,
+    loss: Loss = "squared",
+    init_scale: float = 1.0,
+    momentum: float = 0.0,
+    dtype: torch.dtype = torch.float64,
+    device: str = "cpu",
+    progress: bool | None = None,
+) -> TrainResult:
+    """Train ``f(X) = (X W1^T)_+ w2`` of the given ``width`` on the weight-decay objective.
+
+    Args:
+        X, y: data ``(n, d)`` and targets ``(n,)`` (labels ``+-1`` for hinge/logistic).
+        width: number of hidden neurons ``m``.
+        beta: weight decay ``>= 0`` (same scaling as the convex program).
+        optimizer: ``"adam"`` or ``"sgd"`` (with optional ``momentum``).
+        lr: step size; default 1e-2 for Adam, 1e-3 for SGD.
+        epochs: passes over the data; full batch unless ``batch_size`` is given.
+        seed: seeds the initialisation and the mini-batch order.
+        progress: tqdm bar; default on only when stderr is a terminal.
+    """
+    X, y = check_X_y(X, y)
+    beta = check_beta(beta)
+    loss = check_loss(loss)
+    check_labels_pm1(y, loss)
+    width = check_positive_int(width, "width")
+    epochs = check_positive_int(epochs, "epochs")
+    seed = check_seed(seed)
+    optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))  # type: ignore[assignment]
+    lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
+    if not lr > 0:
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    n, d = X.shape
+    batch = n if batch_size is None else min(check_positive_int(batch_size, "batch_size"), n)
+    if progress is None:
+        progress = sys.stderr.isatty()
+
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    Xt = torch.as_tensor(X, dtype=dtype, device=device)
+    yt = torch.as_tensor(y, dtype=dtype, device=device)
+    W1 = (torch.randn(width, d, generator=gen, dtype=dtype) * init_scale / np.sqrt(d)).to(device).requires_grad_()
+    w2 = (torch.randn(width, generator=gen, dtype=dtype) * init_scale / np.sqrt(width)).to(device).requires_grad_()
+    params = [W1, w2]
+    opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr, momentum=momentum)
+
+    with torch.no_grad():
+        initial = float(_objective(Xt, yt, W1, w2, beta, loss))
+    history = np.empty(epochs)
+    start = time.perf_counter()
+    for epoch in tqdm(range(epochs), desc=f"{optimizer} m={width}", disable=not progress, leave=False):
+        order = torch.randperm(n, generator=gen) if batch < n else None
+        for lo in range(0, n, batch):
+            idx = order[lo : lo + batch].to(device) if order is not None else slice(None)
+            opt.zero_grad()
+            rows = Xt[idx]
+            obj = _objective(rows, yt[idx], W1, w2, beta, loss, scale=n / rows.shape[0])
+            obj.backward()
+            opt.step()
+        with torch.no_grad():
+            history[epoch] = float(_objective(Xt, yt, W1, w2, beta, loss))
+    elapsed = time.perf_counter() - start
+    if not np.all(np.isfinite(history)):
+        raise FloatingPointError(
+            f"{optimizer} diverged (objective became {history[~np.isfinite(history)][0]}); lower lr (now {lr})"
+        )
+    net = TwoLayerNet(W1=W1.detach().cpu().double().numpy(), w2=w2.detach().cpu().double().numpy())
+    return TrainResult(
+        net=net,
+        history=history,
+        initial_objective=initial,
+        train_time=elapsed,
+        optimizer=optimizer,
+        lr=lr,
+        seed=seed,
+    )

@@ -1,0 +1,292 @@
+r"""Convex programs equivalent to two-layer ReLU and gated-ReLU training (solved with cvxpy).
+
+ReLU (Pilanci & Ergen, ICML 2020, Thm. 1), for patterns ``D_i`` (columns of ``patterns``)::
+
+    min_{v_i, w_i}  l( sum_i D_i X (v_i - w_i) ) + beta * sum_i (||v_i||_2 + ||w_i||_2)
+    s.t.            (2 D_i - I) X v_i >= 0,   (2 D_i - I) X w_i >= 0.
+
+The cone constraint makes ``D_i X v_i = (X v_i)_+``, so each non-zero block is a ReLU neuron.
+
+Gated ReLU (Mishkin, Sahiner & Pilanci, ICML 2022): the same objective with a single block per
+pattern and no cone constraint, ``min l(sum_i D_i X u_i) + beta * sum_i ||u_i||_2``; the gates are
+fixed, so the model is ``f(x) = sum_i 1[x^T g_i >= 0] x^T u_i``.
+
+Every solve names its solver (Clarabel by default), checks the solver's status and raises
+:class:`SolverError` instead of returning garbage. Results are :class:`ConvexResult` with
+``V`` and ``W`` stored as ``(P, d)`` arrays (row ``i`` is ``v_i``); for gated ReLU, ``V`` holds the
+``u_i`` and ``W`` is zero. ``objective`` is evaluated in numpy at the returned variables (after
+blocks with negligible norm are set to zero), so it is exactly the objective of what is returned.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from cvxnn_core._validation import check_beta, check_labels_pm1, check_loss, check_patterns, check_X_y
+from cvxnn_core.losses import Loss, loss_value
+
+Kind = Literal["relu", "gated_relu"]
+DEFAULT_SOLVER = "CLARABEL"
+# Tight interior-point tolerances: the book certifies optimality to a relative gap of 1e-6.
+SOLVER_OPTIONS: dict[str, dict[str, float | int]] = {
+    "CLARABEL": {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 500},
+    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
+}
+# The exponential cone (logistic loss) does not reach 1e-10; Clarabel's defaults are used there.
+LOGISTIC_SOLVER_OPTIONS: dict[str, dict[str, float | int]] = {"CLARABEL": {"max_iter": 500}}
+BLOCK_ZERO_TOL = 1e-8  # blocks with ||v_i|| <= tol * max_j ||v_j|| are set to zero
+
+
+class SolverError(RuntimeError):
+    """The solver failed or is unavailable; the message names the solver and its status."""
+
+    def __init__(self, message: str, *, solver: str, status: str | None) -> None:
+        super().__init__(message)
+        self.solver = solver
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ConvexResult:
+    """Solution of a convex program.
+
+    Attributes: ``objective`` (float, at the returned variables), ``V``, ``W`` (``(P, d)``),
+    ``patterns`` (``(n, P)`` bool), ``status`` and ``solver`` (as reported by cvxpy), ``solve_time``
+    (s), ``beta``, ``loss``, ``kind`` (``"relu"`` or ``"gated_relu"``), ``gates`` (``(d, P)`` or None),
+    ``dual``: the solver's dual point ``lambda`` (``(n,)``, ``= -grad l(f)`` at the optimum), which
+    :func:`cvxnn_core.certificates.certify_convex` verifies independently.
+    """
+
+    objective: float
+    V: np.ndarray
+    W: np.ndarray
+    patterns: np.ndarray
+    status: str
+    solver: str
+    solve_time: float
+    beta: float
+    loss: str
+    kind: Kind
+    gates: np.ndarray | None = field(default=None, repr=False)
+    dual: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n_active_blocks(self) -> int:
+        """Number of non-zero blocks ``v_i``, ``w_i`` (= neurons of the recovered network)."""
+        return int(np.sum(np.any(self.V != 0, axis=1)) + np.sum(np.any(self.W != 0, axis=1)))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """``sum_i D_i X (v_i - w_i)`` on the training data ``X`` the patterns were built from."""
+        return convex_predictions(X, self.patterns, self.V - self.W)
+
+
+def convex_predictions(X: np.ndarray, patterns: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """``sum_i D_i X u_i`` for ``U`` of shape ``(P, d)``: the row sums of ``D * (X U^T)``."""
+    return np.sum(patterns * (X @ U.T), axis=1)
+
+
+def convex_objective(
+    X: np.ndarray,
+    y: np.ndarray,
+    patterns: np.ndarray,
+    V: np.ndarray,
+    W: np.ndarray,
+    beta: float,
+    loss: Loss = "squared",
+) -> float:
+    """``l(sum_i D_i X (v_i - w_i)) + beta * sum_i (||v_i|| + ||w_i||)`` (cone constraints not checked)."""
+    f = convex_predictions(X, patterns, V - W)
+    return loss_value(f, y, loss) + beta * float(np.sum(np.linalg.norm(V, axis=1)) + np.sum(np.linalg.norm(W, axis=1)))
+
+
+def _check_solver(solver: str | None) -> str:
+    import cvxpy as cp
+
+    name = (solver or DEFAULT_SOLVER).upper()
+    installed = cp.installed_solvers()
+    if name not in installed:
+        raise SolverError(
+            f"solver {name!r} is not installed; installed cvxpy solvers: {installed}. "
+            f"Pass solver=None for {DEFAULT_SOLVER}",
+            solver=name,
+            status=None,
+        )
+    return name
+
+
+def _loss_expr(f, y: np.ndarray, loss: Loss):
+    import cvxpy as cp
+
+    if loss == "squared":
+        return 0.5 * cp.sum_squares(f - y)
+    if loss == "hinge":
+        return cp.sum(cp.pos(1 - cp.multiply(y, f)))
+    return cp.sum(cp.logistic(-cp.multiply(y, f)))
+
+
+def _solve(
+    objective_terms, f, y: np.ndarray, loss: Loss, constraints: list, solver: str
+) -> tuple[str, float, np.ndarray]:
+    """Solve ``min l(z) + penalty`` s.t. ``z == f`` and ``constraints``; return status, time and ``lambda``.
+
+    The multiplier of ``z == f`` is the dual point ``lambda = -grad l(z*)``.
+    """
+    import cvxpy as cp
+
+    z = cp.Variable(y.shape[0])
+    link = z == f
+    problem = cp.Problem(cp.Minimize(_loss_expr(z, y, loss) + objective_terms), [link, *constraints])
+    start = time.perf_counter()
+    try:
+        problem.solve(solver=solver, **_options(solver, loss))
+    except cp.error.SolverError as exc:
+        raise SolverError(
+            f"solver {solver} failed ({exc}); try solver='SCS', fewer patterns or a larger beta",
+            solver=solver,
+            status=problem.status,
+        ) from exc
+    elapsed = time.perf_counter() - start
+    status = problem.status
+    if status == cp.OPTIMAL_INACCURATE:
+        warnings.warn(
+            f"solver {solver} reports status {status!r}: the solution is less accurate than requested",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    elif status != cp.OPTIMAL:
+        raise SolverError(
+            f"solver {solver} ended with status {status!r}, not 'optimal'; "
+            "try solver='SCS', fewer patterns or rescaled X and y",
+            solver=solver,
+            status=status,
+        )
+    return status, elapsed, np.asarray(link.dual_value, dtype=float)
+
+
+def _options(solver: str, loss: Loss) -> dict[str, float | int]:
+    table = LOGISTIC_SOLVER_OPTIONS if loss == "logistic" else SOLVER_OPTIONS
+    return dict(table.get(solver, SOLVER_OPTIONS.get(solver, {})))
+
+
+def _zero_small_blocks(*blocks: np.ndarray) -> list[np.ndarray]:
+    norms = [np.linalg.norm(B, axis=1) for B in blocks]
+    scale = max(float(nrm.max(initial=0.0)) for nrm in norms)
+    out = []
+    for B, nrm in zip(blocks, norms, strict=True):
+        B = B.copy()
+        B[nrm <= BLOCK_ZERO_TOL * scale] = 0.0
+        out.append(B)
+    return out
+
+
+def _prepare(X, y, beta, patterns, loss) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, Loss]:
+    X, y = check_X_y(X, y)
+    beta = check_beta(beta)
+    loss = check_loss(loss)
+    check_labels_pm1(y, loss)
+    patterns = check_patterns(patterns, X.shape[0])
+    return X, y, beta, patterns, loss
+
+
+def solve_relu(
+    X: np.ndarray,
+    y: np.ndarray,
+    beta: float,
+    patterns: np.ndarray,
+    *,
+    loss: Loss = "squared",
+    solver: str | None = None,
+) -> ConvexResult:
+    r"""Solve the convex ReLU program over the given patterns.
+
+    ``min l(sum_i D_i X (v_i - w_i)) + beta * sum_i (||v_i|| + ||w_i||)`` s.t.
+    ``(2D_i - I) X v_i >= 0`` and ``(2D_i - I) X w_i >= 0``.
+
+    Args:
+        X: data ``(n, d)`` (append a ones column for a bias).
+        y: targets ``(n,)``; labels in ``{-1, +1}`` for ``loss="hinge"`` or ``"logistic"``.
+        beta: weight-decay strength ``>= 0``.
+        patterns: boolean ``(n, P)`` activation patterns (``sample_patterns`` or ``enumerate_patterns``).
+        loss: ``"squared"``, ``"hinge"`` or ``"logistic"``.
+        solver: a cvxpy solver name; ``None`` means Clarabel.
+
+    Raises:
+        SolverError: the solver is not installed or did not reach an optimal status.
+    """
+    import cvxpy as cp
+
+    X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss)
+    solver = _check_solver(solver)
+    d, P = X.shape[1], patterns.shape[1]
+    S = 2.0 * patterns - 1.0
+    Dm = patterns.astype(float)
+    V = cp.Variable((d, P))
+    W = cp.Variable((d, P))
+    f = cp.sum(cp.multiply(Dm, X @ (V - W)), axis=1)
+    penalty = cp.sum(cp.norm(V, 2, axis=0)) + cp.sum(cp.norm(W, 2, axis=0))
+    cones = [cp.multiply(S, X @ V) >= 0, cp.multiply(S, X @ W) >= 0]
+    status, elapsed, dual = _solve(beta * penalty, f, y, loss, cones, solver)
+    Vh, Wh = _zero_small_blocks(np.asarray(V.value).T, np.asarray(W.value).T)
+    return ConvexResult(
+        objective=convex_objective(X, y, patterns, Vh, Wh, beta, loss),
+        V=Vh,
+        W=Wh,
+        patterns=patterns,
+        status=status,
+        solver=solver,
+        solve_time=elapsed,
+        beta=beta,
+        loss=loss,
+        kind="relu",
+        dual=dual,
+    )
+
+
+def solve_gated_relu(
+    X: np.ndarray,
+    y: np.ndarray,
+    beta: float,
+    patterns: np.ndarray,
+    *,
+    loss: Loss = "squared",
+    solver: str | None = None,
+    gates: np.ndarray | None = None,
+) -> ConvexResult:
+    r"""Solve the gated-ReLU group lasso ``min l(sum_i D_i X u_i) + beta * sum_i ||u_i||_2``.
+
+    Arguments as in :func:`solve_relu`; ``gates`` (``(d, P)``, from ``sample_gates``) are stored in the
+    result so that :func:`cvxnn_core.recovery.gated_network` can predict on new data.
+    """
+    import cvxpy as cp
+
+    X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss)
+    if gates is not None:
+        gates = np.asarray(gates, dtype=float)
+        if gates.shape != (X.shape[1], patterns.shape[1]):
+            raise ValueError(f"gates must have shape (d, P) = {(X.shape[1], patterns.shape[1])}, got {gates.shape}")
+    solver = _check_solver(solver)
+    d, P = X.shape[1], patterns.shape[1]
+    U = cp.Variable((d, P))
+    f = cp.sum(cp.multiply(patterns.astype(float), X @ U), axis=1)
+    status, elapsed, dual = _solve(beta * cp.sum(cp.norm(U, 2, axis=0)), f, y, loss, [], solver)
+    (Uh,) = _zero_small_blocks(np.asarray(U.value).T)
+    Wz = np.zeros_like(Uh)
+    return ConvexResult(
+        objective=convex_objective(X, y, patterns, Uh, Wz, beta, loss),
+        V=Uh,
+        W=Wz,
+        patterns=patterns,
+        status=status,
+        solver=solver,
+        solve_time=elapsed,
+        beta=beta,
+        loss=loss,
+        kind="gated_relu",
+        gates=gates,
+        dual=dual,
+    )

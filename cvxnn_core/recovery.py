@@ -1,0 +1,160 @@
+r"""From a convex solution to network weights, the non-convex objective, and neuron pruning.
+
+Recovery (Pilanci & Ergen 2020): every non-zero block gives one neuron,
+
+    v_i != 0:  w1 = v_i / sqrt(||v_i||),  w2 = +sqrt(||v_i||)
+    w_i != 0:  w1 = w_i / sqrt(||w_i||),  w2 = -sqrt(||w_i||)
+
+so that ``(X w1)_+ w2 = +-(X v_i)_+ = +-D_i X v_i`` (by the cone constraint) and
+``(beta/2)(||w1||^2 + w2^2) = beta ||v_i||``: the network's weight-decay objective equals the convex
+objective.
+
+Pruning (the Caratheodory argument of the paper's proof): write the network as
+``f = sum_j c_j s_j (X u_j)_+`` with unit ``u_j``, signs ``s_j`` and ``c_j = ||w1_j|| |w2_j| > 0``;
+the balanced network has penalty ``beta * sum_j c_j``. The lifted vectors ``z_j = (s_j (X u_j)_+, 1)``
+live in ``R^{n+1}``; while they are linearly dependent, move ``c`` along a null vector ``delta``
+(``sum_j delta_j z_j = 0``) until a coefficient reaches zero. Predictions and penalty are unchanged,
+and at the end at most ``rank <= n + 1`` neurons remain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cvxnn_core._validation import check_beta, check_loss, check_X, check_X_y
+from cvxnn_core.losses import Loss, loss_value
+from cvxnn_core.programs import ConvexResult
+
+
+@dataclass(frozen=True)
+class TwoLayerNet:
+    """Two-layer ReLU network ``f(X) = (X W1^T)_+ w2`` with ``W1`` ``(m, d)`` and ``w2`` ``(m,)``."""
+
+    W1: np.ndarray
+    w2: np.ndarray
+
+    def __post_init__(self) -> None:
+        W1 = np.atleast_2d(np.asarray(self.W1, dtype=np.float64))
+        w2 = np.asarray(self.w2, dtype=np.float64).reshape(-1)
+        if W1.shape[0] != w2.shape[0]:
+            raise ValueError(f"W1 has {W1.shape[0]} neurons (rows) but w2 has {w2.shape[0]} entries")
+        object.__setattr__(self, "W1", W1)
+        object.__setattr__(self, "w2", w2)
+
+    @property
+    def width(self) -> int:
+        """Number of neurons ``m``."""
+        return int(self.w2.shape[0])
+
+    def hidden(self, X: np.ndarray) -> np.ndarray:
+        """Hidden activations ``(X W1^T)_+``, shape ``(n, m)``."""
+        X = check_X(X)
+        if X.shape[1] != self.W1.shape[1]:
+            raise ValueError(
+                f"X has {X.shape[1]} columns but the network expects {self.W1.shape[1]}; "
+                "append the same intercept column used in training"
+            )
+        return np.maximum(X @ self.W1.T, 0.0)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """``(X W1^T)_+ w2``, shape ``(n,)``."""
+        return self.hidden(X) @ self.w2
+
+    def weight_decay(self) -> float:
+        """``0.5 * (||W1||_F^2 + ||w2||^2)``."""
+        return 0.5 * float(np.sum(self.W1**2) + np.sum(self.w2**2))
+
+
+@dataclass(frozen=True)
+class GatedNet:
+    """Gated-ReLU model ``f(X) = sum_i 1[X g_i >= 0] * (X u_i)`` with gates ``G`` ``(d, P)``, ``U`` ``(P, d)``."""
+
+    G: np.ndarray
+    U: np.ndarray
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """``sum_i 1[X g_i >= 0] * X u_i``, shape ``(n,)``."""
+        X = check_X(X)
+        return np.sum((X @ self.G >= 0) * (X @ self.U.T), axis=1)
+
+
+def nonconvex_objective(
+    X: np.ndarray, y: np.ndarray, net: TwoLayerNet, beta: float, loss: Loss = "squared"
+) -> float:
+    """``l(f(X), y) + (beta/2) * (||W1||_F^2 + ||w2||^2)``, the weight-decay training objective."""
+    X, y = check_X_y(X, y)
+    beta = check_beta(beta)
+    loss = check_loss(loss)
+    return loss_value(net.predict(X), y, loss) + beta * net.weight_decay()
+
+
+def relu_network(result: ConvexResult) -> TwoLayerNet:
+    """The ReLU network of a convex ReLU solution: one neuron per non-zero block (see module docstring)."""
+    if result.kind != "relu":
+        raise ValueError(f"relu_network needs a ReLU solution; got kind={result.kind!r}, use gated_network")
+    blocks = np.concatenate([result.V, result.W])
+    signs = np.concatenate([np.ones(len(result.V)), -np.ones(len(result.W))])
+    norms = np.linalg.norm(blocks, axis=1)
+    keep = norms > 0
+    scale = np.sqrt(norms[keep])
+    return TwoLayerNet(W1=blocks[keep] / scale[:, None], w2=signs[keep] * scale)
+
+
+def gated_network(result: ConvexResult, gates: np.ndarray | None = None) -> GatedNet:
+    """The gated-ReLU model of a gated solution; ``gates`` ``(d, P)`` default to ``result.gates``."""
+    if result.kind != "gated_relu":
+        raise ValueError(f"gated_network needs a gated-ReLU solution; got kind={result.kind!r}")
+    G = result.gates if gates is None else np.asarray(gates, dtype=float)
+    if G is None:
+        raise ValueError(
+            "the gates are unknown: pass gates=G from sample_gates(X, n_patterns) or solve with gates=G"
+        )
+    return GatedNet(G=G, U=result.V)
+
+
+def balance(net: TwoLayerNet) -> TwoLayerNet:
+    """Rescale each neuron to ``||w1_j|| = |w2_j|``: same predictions, minimal weight decay."""
+    norms = np.linalg.norm(net.W1, axis=1)
+    c = norms * np.abs(net.w2)
+    keep = c > 0
+    unit = net.W1[keep] / norms[keep, None]
+    root = np.sqrt(c[keep])
+    return TwoLayerNet(W1=unit * root[:, None], w2=np.sign(net.w2[keep]) * root)
+
+
+def prune_neurons(X: np.ndarray, net: TwoLayerNet, *, rtol: float = 1e-10) -> TwoLayerNet:
+    """Caratheodory reduction: a balanced network with the same predictions on ``X``, the same
+    ``sum_j ||w1_j|| |w2_j|`` and at most ``rank([ (X U)_+ S ; 1^T ]) <= n + 1`` neurons.
+
+    Rows whose lifted vectors are linearly dependent (relative singular value below ``rtol``)
+    are removed one at a time by moving along a null vector (see the module docstring). The
+    weight decay of the result is ``beta * sum_j c_j``, never more than that of ``net``.
+    """
+    X = check_X(X)
+    net = balance(net)
+    norms = np.linalg.norm(net.W1, axis=1)
+    U = net.W1 / norms[:, None]
+    s = np.sign(net.w2)
+    c = norms * np.abs(net.w2)
+    Z = np.vstack([np.maximum(X @ U.T, 0.0) * s, np.ones(len(c))])  # (n + 1, m)
+    while c.size > 1:
+        _, sv, Vt = np.linalg.svd(Z, full_matrices=True)
+        rank = int(np.sum(sv > rtol * sv[0]))
+        if rank == c.size:
+            break
+        delta = Vt[-1]
+        if not np.any(delta < 0):
+            delta = -delta
+        neg = delta < 0
+        t = np.min(c[neg] / -delta[neg])
+        c = c + t * delta
+        drop = np.argmin(np.where(neg, c, np.inf))
+        keep = np.ones(c.size, dtype=bool)
+        keep[drop] = False
+        keep &= c > rtol * c.max()
+        c, U, s, Z = c[keep], U[keep], s[keep], Z[:, keep]
+    root = np.sqrt(c)
+    return TwoLayerNet(W1=U * root[:, None], w2=s * root)
+

@@ -1,0 +1,110 @@
+"""Command line: ``python -m paper_experiments {list,run,status,claims,build}`` (also ``paper-experiments``).
+
+Examples::
+
+    python -m paper_experiments list
+    python -m paper_experiments run --profile smoke --chapter two_layer_convex
+    python -m paper_experiments build --profile full        # run every chapter, then build the HTML book
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from paper_experiments import ConfigError
+from paper_experiments.build import build_book
+from paper_experiments.claims import claims_table, collect_claims
+from paper_experiments.registry import PROFILES
+from paper_experiments.runner import Project, failure_reason, latest_status, run_chapters, status_table
+
+Command = Callable[[argparse.Namespace, Project], int]
+
+
+def _list(args: argparse.Namespace, project: Project) -> int:
+    for chapter in project.chapters.values():
+        print(f"{chapter.slug}: {chapter.title}")
+        print(f"  paper:    {chapter.citation}")
+        print(f"  notebook: {chapter.notebook}")
+        print(f"  figures:  {', '.join(chapter.figures)}")
+        print("  claims:")
+        for claim in chapter.claims:
+            print(f"    {claim.id}: {claim.statement}")
+    return 0
+
+
+def _run(args: argparse.Namespace, project: Project) -> int:
+    statuses = run_chapters(args.chapter, args.profile, force=args.force, jobs=args.jobs, project=project)
+    print(status_table(statuses))
+    failed = [status for status in statuses if not status.ok]
+    for status in failed:
+        print(f"FAILED {status.slug}: {failure_reason(status)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _status(args: argparse.Namespace, project: Project) -> int:
+    statuses = {slug: latest_status(project, slug, args.profile) for slug in project.chapters}
+    print(status_table(status for status in statuses.values() if status is not None))
+    not_run = [slug for slug, status in statuses.items() if status is None]
+    if not_run:
+        print(f"not run with the {args.profile} profile: {', '.join(not_run)}")
+    return 0
+
+
+def _claims(args: argparse.Namespace, project: Project) -> int:
+    print(f"claims ({args.profile} profile)")
+    print(claims_table(collect_claims(project, args.profile)))
+    return 0
+
+
+def _build(args: argparse.Namespace, project: Project) -> int:
+    code = _run(args, project)
+    book = build_book(project, args.profile)
+    broken = [f"{slug} ({kind})" for slug, kind in book.pages.items() if kind != "ok"]
+    if broken:
+        print(f"chapters shown without results: {', '.join(broken)}", file=sys.stderr)
+    if not book.ok:
+        print("error: jupyter-book build failed (warnings are errors); see its output above", file=sys.stderr)
+    print(book.index)
+    return 1 if code or broken or not book.ok else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m paper_experiments",
+        description="Run the book's chapters (cached, checked) and build the HTML book.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Command, text: str, profile: bool = True, run: bool = False) -> None:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(func=func)
+        if profile:
+            sub.add_argument("--profile", choices=PROFILES, default="full", help="parameter set (default: full)")
+        if run:
+            sub.add_argument("--chapter", nargs="+", action="extend", metavar="SLUG",
+                             help="chapters to run (default: all)")
+            sub.add_argument("--force", action="store_true", help="re-execute even when the result is cached")
+            sub.add_argument("--jobs", type=int, default=1, metavar="N", help="chapters run at once, 1 or 2")
+
+    command("list", _list, "list the chapters: slug, title, paper, figures, claims", profile=False)
+    command("run", _run, "execute chapters (cached by key) and check their figures and claims", run=True)
+    command("status", _status, "show the latest run of every chapter")
+    command("claims", _claims, "print the claims table from the latest runs")
+    command("build", _build, "run the chapters, then build the HTML book into _build/html", run=True)
+    return parser
+
+
+def main(argv: list[str] | None = None, project: Project | None = None) -> int:
+    """Parse ``argv`` and run the command; user errors print one line and return 2."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args, project or Project())
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""The chapter registry: one typed entry per chapter of the book, in ``_toc.yml`` order.
+
+The registry is the only place where parameter sets live. A chapter's notebook
+``book/<slug>.ipynb`` holds the ``full`` values as the defaults of its ``parameters`` cell
+(a contract test checks this); ``smoke`` overrides a subset of them with small values so that
+every chapter runs in CI. The slug is also the results-folder name: one name end to end.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from paper_experiments import ConfigError
+
+Profile = Literal["smoke", "full"]
+PROFILES: tuple[str, ...] = get_args(Profile)
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIB_FILE = "book/references.bib"
+
+_SLUG = re.compile(r"[a-z]+(_[a-z]+)*")
+_FIGURE_ID = re.compile(r"fig_[a-z0-9]+(_[a-z0-9]+)*")
+_CLAIM_NAME = re.compile(r"[a-z0-9]+(_[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim reproduced by a chapter: id ``<slug>.<name>`` and a short human statement.
+
+    The chapter measures it with ``Recorder.claim(id, statement, value, op, threshold)``.
+    """
+
+    id: str
+    statement: str
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter: its notebook, the paper it reproduces, what it must produce, how to run it.
+
+    ``timeout_s`` is the wall-clock budget of the whole chapter per profile and
+    ``cell_timeout_s`` the limit of a single cell; both are enforced as timeouts.
+    """
+
+    slug: str
+    title: str
+    citation: str
+    figures: tuple[str, ...]
+    claims: tuple[Claim, ...]
+    full: Mapping[str, Any]
+    smoke: Mapping[str, Any]
+    timeout_s: Mapping[str, float]
+    cell_timeout_s: Mapping[str, float]
+
+    @property
+    def notebook(self) -> str:
+        """The notebook path relative to the repository root."""
+        return f"book/{self.slug}.ipynb"
+
+    @property
+    def claim_ids(self) -> tuple[str, ...]:
+        """The declared claim ids, in order."""
+        return tuple(claim.id for claim in self.claims)
+
+    def params(self, profile: str) -> dict[str, Any]:
+        """The complete parameter set of ``profile``: ``full``, overridden by ``smoke`` for smoke runs."""
+        check_profile(profile)
+        return {**self.full, **(self.smoke if profile == "smoke" else {})}
+
+
+CHAPTERS: dict[str, Chapter] = {
+    chapter.slug: chapter
+    for chapter in [
+        Chapter(
+            slug="two_layer_convex",
+            title="Two-layer ReLU networks are convex programs",
+            citation="pilanci2020neural",
+            figures=(
+                "fig_objective_vs_epoch",
+                "fig_train_test_error",
+                "fig_certified_gap",
+                "fig_patterns_upper_bound",
+                "fig_neuron_counts",
+            ),
+            claims=(
+                Claim(
+                    "two_layer_convex.certified_optimal",
+                    "The convex program is certified optimal: its duality gap is below tolerance.",
+                ),
+                Claim(
+                    "two_layer_convex.recovery_exact",
+                    "The ReLU network recovered from the convex solution attains the convex optimum.",
+                ),
+                Claim(
+                    "two_layer_convex.convex_below_sgd",
+                    "No SGD or Adam run, at any width or seed, gets below the convex optimum.",
+                ),
+                Claim(
+                    "two_layer_convex.sgd_bounds_valid",
+                    "Every trained network's objective lies above the certified lower bound.",
+                ),
+                Claim(
+                    "two_layer_convex.few_patterns_upper_bound",
+                    "The convex program over a few sampled patterns upper-bounds the optimum.",
+                ),
+                Claim(
+                    "two_layer_convex.pruned_at_most_n_plus_1",
+                    "After pruning, the optimal network has at most n + 1 neurons.",
+                ),
+                Claim(
+                    "two_layer_convex.pruning_preserves_objective",
+                    "Pruning the recovered network leaves its objective unchanged.",
+                ),
+            ),
+            full={
+                "seed": 0,
+                "n": 30,
+                "d": 2,
+                "beta": 0.01,
+                "n_patterns": 50,
+                "widths": [4, 16, 64],
+                "n_seeds": 5,
+                "epochs": 3000,
+                "lr_adam": 0.01,
+                "lr_sgd": 0.001,
+                "n_train": 300,
+                "output_dir": "_build/results/two_layer_convex/default",
+            },
+            smoke={"n": 16, "epochs": 300, "widths": [4, 32], "n_seeds": 2, "n_train": 120},
+            timeout_s={"smoke": 420, "full": 3600},
+            cell_timeout_s={"smoke": 300, "full": 1800},
+        ),
+    ]
+}
+
+
+def check_profile(profile: str) -> None:
+    """Raise :class:`ConfigError` unless ``profile`` is one of :data:`PROFILES`."""
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+
+
+def bib_keys(path: str | Path) -> set[str]:
+    """The entry keys of a BibTeX file."""
+    return set(re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", Path(path).read_text(encoding="utf-8")))
+
+
+def _is_literal(value: Any) -> bool:
+    """Whether ``value`` is a plain literal that a papermill ``parameters`` cell can hold."""
+    if isinstance(value, list):
+        return all(_is_literal(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_literal(v) for k, v in value.items())
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def _chapter_problems(key: str, chapter: Chapter, root: Path, known_bib_keys: set[str]) -> list[str]:
+    slug = chapter.slug
+    problems = []
+    if key != slug:
+        problems.append(f"registry key {key!r} differs from the slug {slug!r}")
+    if not _SLUG.fullmatch(slug):
+        problems.append(f"slug {slug!r} is not a snake_case topic name (letters and _ only)")
+    if not chapter.title.strip():
+        problems.append(f"{slug}: empty title")
+    if not (root / chapter.notebook).is_file():
+        problems.append(f"{slug}: notebook {chapter.notebook} does not exist")
+    if chapter.citation not in known_bib_keys:
+        problems.append(f"{slug}: citation key {chapter.citation!r} is not in {BIB_FILE}")
+    for figure_id in sorted({f for f in chapter.figures if chapter.figures.count(f) > 1}):
+        problems.append(f"{slug}: duplicate figure id {figure_id!r}")
+    for figure_id in chapter.figures:
+        if not _FIGURE_ID.fullmatch(figure_id):
+            problems.append(f"{slug}: bad figure id {figure_id!r} (want fig_<what>)")
+    claim_ids = chapter.claim_ids
+    for claim_id in sorted({c for c in claim_ids if claim_ids.count(c) > 1}):
+        problems.append(f"{slug}: duplicate claim id {claim_id!r}")
+    for claim in chapter.claims:
+        prefix, _, name = claim.id.partition(".")
+        if prefix != slug or not _CLAIM_NAME.fullmatch(name):
+            problems.append(f"{slug}: claim id {claim.id!r} must look like '{slug}.<name>'")
+        if not claim.statement.strip():
+            problems.append(f"{slug}: claim {claim.id!r} has no statement")
+    extra = sorted(set(chapter.smoke) - set(chapter.full))
+    if extra:
+        problems.append(f"{slug}: smoke parameters {extra} are not in the full set")
+    problems += [
+        f"{slug}: parameter {name!r} = {value!r} is not a plain literal"
+        for name, value in {**chapter.full, **chapter.smoke}.items()
+        if not _is_literal(value)
+    ]
+    for budget in ("timeout_s", "cell_timeout_s"):
+        limits = getattr(chapter, budget)
+        if sorted(limits) != sorted(PROFILES) or not all(limit > 0 for limit in limits.values()):
+            problems.append(f"{slug}: {budget} needs a positive limit for each of {', '.join(PROFILES)}")
+    return problems
+
+
+def validate_registry(chapters: Mapping[str, Chapter] | None = None, root: str | Path = REPO_ROOT) -> None:
+    """Check the registry and raise :class:`ConfigError` listing every problem, one per line.
+
+    Checks: unique snake_case slugs, notebooks exist, citation keys exist in ``book/references.bib``,
+    figure ids ``fig_*`` unique within a chapter, claim ids ``<slug>.<name>`` unique, smoke keys
+    a subset of full keys, plain-literal parameters, positive time budgets for every profile.
+    """
+    chapters = CHAPTERS if chapters is None else chapters
+    root = Path(root)
+    bib = root / BIB_FILE
+    known = bib_keys(bib) if bib.is_file() else set()
+    problems = [] if bib.is_file() else [f"{BIB_FILE} does not exist"]
+    for key, chapter in chapters.items():
+        problems += _chapter_problems(key, chapter, root, known)
+    if problems:
+        raise ConfigError("invalid registry: " + "; ".join(problems))

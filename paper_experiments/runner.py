@@ -1,0 +1,408 @@
+"""Execute chapters with papermill into cached, atomically written result folders.
+
+For a chapter and a profile (``smoke`` or ``full``) the runner
+
+1. computes a cache key: sha256 over the notebook's code cells, the parameter set, every
+   ``*.py``/``*.mplstyle`` file of ``cvxnn_core/`` and the dependency pins of ``pyproject.toml``;
+2. on a hit (``_build/results/<slug>/<profile>-<key[:16]>/`` exists with an ok status) executes
+   nothing; on a miss runs the notebook with papermill into ``_build/results/<slug>/.tmp-*/``
+   (``cwd`` = repository root, ``output_dir`` pointing there, a per-cell timeout capped by the
+   chapter's wall-clock budget);
+3. checks that every declared figure exists as non-empty png and svg, that every declared claim
+   is recorded in ``numbers.json`` and passed, and that no undeclared claim was recorded;
+4. writes ``status.json`` and renames the folder into place: ``<profile>-<key[:16]>`` when ok,
+   ``failed-<profile>-<key[:16]>`` otherwise. A killed run leaves only a ``.tmp-*`` folder, which
+   the next run of that chapter removes; other chapters' folders are never touched;
+5. points ``_build/results/<slug>/latest-<profile>.json`` at the folder of this run.
+
+Every selected chapter runs even when one fails; callers decide the exit status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+from papermill.exceptions import PapermillExecutionError, strip_color
+from tqdm import tqdm
+
+from cvxnn_core.results import atomic_write_text, load_numbers
+from paper_experiments import ConfigError, markdown_table
+from paper_experiments.registry import CHAPTERS, REPO_ROOT, Chapter, check_profile, validate_registry
+
+CORE_PACKAGE = "cvxnn_core"
+CORE_SUFFIXES = (".py", ".mplstyle")
+STATUS_FILE = "status.json"
+MAX_JOBS = 2
+_EXCERPT_LINES = 12
+_TRACEBACK_LINES = 30
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where things are: the repository (notebooks, core, pins), the registry, and the ``_build`` folder.
+
+    ``output_root`` is the folder that holds ``_build/`` (the repository root unless a test or a
+    caller redirects results and HTML elsewhere).
+    """
+
+    root: Path = REPO_ROOT
+    chapters: Mapping[str, Chapter] = field(default_factory=lambda: CHAPTERS)
+    output_root: Path | None = None
+
+    @property
+    def build_dir(self) -> Path:
+        """The ``_build`` folder (results, staged book, HTML)."""
+        return (self.output_root or self.root) / "_build"
+
+    @property
+    def results_dir(self) -> Path:
+        """``_build/results``: one folder per chapter slug."""
+        return self.build_dir / "results"
+
+    def chapter(self, slug: str) -> Chapter:
+        """The registry entry of ``slug``; an unknown slug is a :class:`ConfigError`."""
+        if slug not in self.chapters:
+            raise ConfigError(f"unknown chapter {slug!r}; known chapters: {', '.join(self.chapters)}")
+        return self.chapters[slug]
+
+
+@dataclass
+class ChapterStatus:
+    """The outcome of one chapter run, stored as ``status.json`` in its result folder.
+
+    ``folder`` is the result folder's name under ``_build/results/<slug>/``; ``claims`` maps each
+    declared claim that was recorded to its ``numbers.json`` entry; ``error`` describes the failing
+    cell (index in the executed notebook, source excerpt, error name and message); ``problems``
+    lists every reason the chapter failed. ``cached`` (not stored) marks a cache hit.
+    """
+
+    slug: str
+    profile: str
+    key: str
+    ok: bool
+    folder: str
+    wall_s: float
+    finished_at: str
+    git_sha: str | None
+    claims_total: int
+    claims: dict[str, dict[str, Any]] = field(default_factory=dict)
+    missing_figures: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    cached: bool = False
+
+    @property
+    def label(self) -> str:
+        """``ok``, ``cached`` or ``failed``."""
+        return "failed" if not self.ok else "cached" if self.cached else "ok"
+
+    @property
+    def claims_passed(self) -> int:
+        """How many declared claims were recorded and passed."""
+        return sum(bool(entry.get("passed")) for entry in self.claims.values())
+
+    def to_json(self) -> str:
+        """The ``status.json`` text (everything but ``cached``)."""
+        data = asdict(self)
+        del data["cached"]
+        return json.dumps(data, indent=2, sort_keys=True)
+
+
+def cache_key(project: Project, chapter: Chapter, profile: str) -> str:
+    """sha256 over the notebook's code cells, the parameters, the core sources and the dependency pins.
+
+    Outputs, execution counts, metadata and markdown cells of the notebook do not enter the key.
+    """
+    notebook = nbformat.read(project.root / chapter.notebook, as_version=4)
+    core = project.root / CORE_PACKAGE
+    core_files = {
+        path.relative_to(core).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(core.rglob("*"))
+        if path.suffix in CORE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts
+    }
+    manifest = {
+        "code": [cell.source for cell in notebook.cells if cell.cell_type == "code"],
+        "params": chapter.params(profile),
+        "core": core_files,
+        "pins": _dependency_pins(project.root / "pyproject.toml"),
+    }
+    return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+
+
+def _dependency_pins(pyproject: Path) -> dict[str, Any]:
+    meta = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+    return {
+        "requires-python": meta.get("requires-python"),
+        "dependencies": sorted(meta.get("dependencies", [])),
+        "optional": {extra: sorted(pins) for extra, pins in meta.get("optional-dependencies", {}).items()},
+    }
+
+
+def git_sha(root: Path) -> str | None:
+    """``git describe --always --dirty`` of ``root``, or None outside a repository or before a commit."""
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+            cwd=root, capture_output=True, text=True, check=True, timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def read_status(folder: Path) -> ChapterStatus | None:
+    """The status stored in ``folder``, or None when absent or unreadable."""
+    try:
+        return ChapterStatus(**json.loads((folder / STATUS_FILE).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def latest_status(project: Project, slug: str, profile: str) -> ChapterStatus | None:
+    """The status of the most recent run of ``slug`` with ``profile`` (ok or failed), if any."""
+    pointer = project.results_dir / slug / f"latest-{profile}.json"
+    try:
+        folder = json.loads(pointer.read_text(encoding="utf-8"))["folder"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return read_status(project.results_dir / slug / folder)
+
+
+def result_dir(project: Project, status: ChapterStatus) -> Path:
+    """The folder holding the executed notebook, numbers, figures and status of ``status``."""
+    return project.results_dir / status.slug / status.folder
+
+
+def failure_reason(status: ChapterStatus) -> str:
+    """One line: the failing cell and error, else the verification problems."""
+    if status.error:
+        index = status.error.get("cell_index")
+        where = "the kernel" if index is None else f"cell {index}"
+        first_line = (status.error["evalue"].splitlines() or [""])[0]
+        return f"{where} raised {status.error['ename']}: {first_line}"
+    return "; ".join(status.problems)
+
+
+def run_chapters(
+    slugs: Iterable[str] | None,
+    profile: str,
+    force: bool = False,
+    jobs: int = 1,
+    project: Project | None = None,
+) -> list[ChapterStatus]:
+    """Run the chapters ``slugs`` (all when None) with ``profile``; return their statuses in that order.
+
+    A chapter whose result is cached is not executed unless ``force``. Every chapter runs even when
+    another fails. ``jobs`` (1 or 2) chapters run at once, each in its own process when 2.
+    """
+    project = project or Project()
+    check_profile(profile)
+    if not 1 <= jobs <= MAX_JOBS:
+        raise ConfigError(f"--jobs must be between 1 and {MAX_JOBS}, got {jobs}")
+    selected = {slug: project.chapter(slug) for slug in (project.chapters if slugs is None else slugs)}
+    validate_registry(selected, project.root)
+    sha = git_sha(project.root)
+    statuses: dict[str, ChapterStatus] = {}
+    with tqdm(total=len(selected), desc="chapters", unit="chapter", file=sys.stderr, disable=None) as bar:
+        if jobs == 1:
+            for slug in selected:
+                bar.set_postfix_str(slug)
+                statuses[slug] = run_chapter(project, slug, profile, force, sha)
+                bar.update()
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                futures = {
+                    pool.submit(run_chapter, project, slug, profile, force, sha): slug for slug in selected
+                }
+                for future in as_completed(futures):
+                    statuses[futures[future]] = future.result()
+                    bar.set_postfix_str(futures[future])
+                    bar.update()
+    return [statuses[slug] for slug in selected]
+
+
+def run_chapter(project: Project, slug: str, profile: str, force: bool, sha: str | None) -> ChapterStatus:
+    """Run one chapter (see the module docstring): reuse a cached ok result or execute and verify."""
+    chapter = project.chapter(slug)
+    key = cache_key(project, chapter, profile)
+    chapter_dir = project.results_dir / slug
+    ok_dir = chapter_dir / f"{profile}-{key[:16]}"
+    chapter_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(chapter_dir):
+        for stale in chapter_dir.glob(".tmp-*"):
+            shutil.rmtree(stale)
+        cached = read_status(ok_dir)
+        if cached is not None and cached.ok and not force:
+            cached.cached = True
+            _point_latest(chapter_dir, profile, cached)
+            return cached
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=chapter_dir))
+        status = _execute(project, chapter, profile, key, tmp, sha)
+        status.folder = ok_dir.name if status.ok else f"failed-{ok_dir.name}"
+        atomic_write_text(tmp / STATUS_FILE, status.to_json())
+        _replace_dir(tmp, chapter_dir / status.folder)
+        _point_latest(chapter_dir, profile, status)
+    return status
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (released by the OS if the process dies)."""
+    with open(folder / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _replace_dir(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst``, moving an existing ``dst`` aside first (it is removed afterwards)."""
+    old = None
+    if dst.exists():
+        old = Path(tempfile.mkdtemp(prefix=".tmp-old-", dir=dst.parent))
+        os.replace(dst, old / dst.name)
+    os.replace(src, dst)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def _point_latest(chapter_dir: Path, profile: str, status: ChapterStatus) -> None:
+    pointer = {"folder": status.folder, "key": status.key, "ok": status.ok}
+    atomic_write_text(chapter_dir / f"latest-{profile}.json", json.dumps(pointer, indent=2))
+
+
+class _CellClock:
+    """nbclient hooks: remember the running cell; cap each cell's timeout by what is left of the budget."""
+
+    def __init__(self, cell_s: float, budget_s: float) -> None:
+        self.cell_s, self.budget_s = cell_s, budget_s
+        self.deadline = time.monotonic() + budget_s
+        self.index: int | None = None
+        self.source = ""
+
+    def on_cell_start(self, cell: nbformat.NotebookNode, cell_index: int, **_: Any) -> None:
+        self.index, self.source = cell_index, cell.source
+
+    def timeout(self, cell: nbformat.NotebookNode) -> float:
+        return max(1.0, min(self.cell_s, self.deadline - time.monotonic()))
+
+
+def _excerpt(text: str) -> str:
+    lines = text.strip().splitlines()
+    return "\n".join(lines if len(lines) <= _EXCERPT_LINES else [*lines[:_EXCERPT_LINES], "..."])
+
+
+def _execute(
+    project: Project, chapter: Chapter, profile: str, key: str, out: Path, sha: str | None
+) -> ChapterStatus:
+    """Execute the notebook into ``out`` and verify what it produced."""
+    clock = _CellClock(chapter.cell_timeout_s[profile], chapter.timeout_s[profile])
+    start = time.monotonic()
+    error = None
+    try:
+        papermill.execute_notebook(
+            project.root / chapter.notebook,
+            out / f"{chapter.slug}.ipynb",
+            parameters={**chapter.params(profile), "output_dir": str(out)},
+            kernel_name="python3",
+            cwd=project.root,
+            progress_bar=False,
+            log_output=False,
+            timeout_func=clock.timeout,
+            on_cell_start=clock.on_cell_start,
+            # The kernel talks to this process over localhost; silence its per-start TCP notice.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
+    except PapermillExecutionError as exc:
+        error = _error(exc.cell_index, exc.source, exc.ename, exc.evalue, exc.traceback)
+    except TimeoutError:
+        limits = f"timed out (limit {clock.cell_s:g} s per cell, {clock.budget_s:g} s for the chapter)"
+        error = _error(clock.index, clock.source, "TimeoutError", limits, [])
+    except Exception as exc:  # a dead kernel or an unreadable notebook fails this chapter only
+        error = _error(clock.index, clock.source, type(exc).__name__, str(exc), [])
+    wall_s = time.monotonic() - start
+    claims, missing, problems = _verify(chapter, out)
+    if error is not None:  # what the notebook did not produce follows from the error
+        problems = [f"execution failed at cell {error['cell_index']}: {error['ename']}"]
+    return ChapterStatus(
+        slug=chapter.slug,
+        profile=profile,
+        key=key,
+        ok=not problems,
+        folder="",
+        wall_s=round(wall_s, 2),
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        git_sha=sha,
+        claims_total=len(chapter.claims),
+        claims=claims,
+        missing_figures=missing,
+        problems=problems,
+        error=error,
+    )
+
+
+def _error(index: int | None, source: str, ename: str, evalue: str, traceback: list[str]) -> dict[str, Any]:
+    return {
+        "cell_index": index,
+        "source": _excerpt(source),
+        "ename": ename,
+        "evalue": _excerpt(strip_color(evalue)),
+        "traceback": "\n".join(strip_color("\n".join(traceback)).splitlines()[-_TRACEBACK_LINES:]),
+    }
+
+
+def _verify(chapter: Chapter, out: Path) -> tuple[dict[str, dict[str, Any]], list[str], list[str]]:
+    """Declared figures present (non-empty png and svg); declared claims recorded and passed, no others."""
+    from cvxnn_core.plotting import FIGURE_FORMATS  # matplotlib is only needed once a chapter ran
+
+    missing = [
+        f"{figure}.{fmt}"
+        for figure in chapter.figures
+        for fmt in FIGURE_FORMATS
+        if not (out / f"{figure}.{fmt}").is_file() or (out / f"{figure}.{fmt}").stat().st_size == 0
+    ]
+    problems = [f"missing figure {name}" for name in missing]
+    try:
+        recorded = load_numbers(out)["claims"]
+    except (OSError, ValueError, KeyError):
+        recorded = {}
+        problems.append("numbers.json is missing or unreadable")
+    for claim_id in chapter.claim_ids:
+        entry = recorded.get(claim_id)
+        if entry is None:
+            problems.append(f"claim {claim_id} was not recorded")
+        elif not entry.get("passed"):
+            problems.append(f"claim {claim_id} failed: {entry['value']} {entry['op']} {entry['threshold']}")
+    for claim_id in sorted(set(recorded) - set(chapter.claim_ids)):
+        problems.append(f"undeclared claim {claim_id} (declare it in the registry)")
+    claims = {claim_id: recorded[claim_id] for claim_id in chapter.claim_ids if claim_id in recorded}
+    return claims, missing, problems
+
+
+def status_table(statuses: Iterable[ChapterStatus]) -> str:
+    """A table of chapter, profile, status (ok/cached/failed), time, claims passed/total, key, git SHA."""
+    rows = [
+        [s.slug, s.profile, s.label, f"{s.wall_s:.1f} s", f"{s.claims_passed}/{s.claims_total}",
+         s.key[:16], s.git_sha or "-", s.finished_at]
+        for s in statuses
+    ]
+    return markdown_table(["chapter", "profile", "status", "time", "claims", "key", "git", "finished"], rows)
+
