@@ -56,10 +56,9 @@ def check_X_y(X: object, y: object, allow_2d: bool = False) -> tuple[np.ndarray,
 
 def check_beta(beta: object, name: str = "beta") -> float:
     """Return the regularisation strength as a float ``>= 0``."""
-    try:
-        b = float(beta)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a non-negative number, got {beta!r}") from exc
+    if isinstance(beta, bool) or not isinstance(beta, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a non-negative number, got {beta!r}")
+    b = float(beta)
     if not np.isfinite(b) or b < 0:
         raise ValueError(f"{name} must be a finite number >= 0 (the weight-decay strength), got {beta!r}")
     return b

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import minimize_scalar, nnls
+from scipy.optimize import minimize_scalar
 
 from cvxnn_core._validation import (
     check_beta,
@@ -40,11 +40,12 @@ from cvxnn_core._validation import (
     check_labels_pm1,
     check_loss,
     check_patterns,
+    check_X,
     check_X_y,
     check_y,
 )
 from cvxnn_core.losses import Loss, dual_value, loss_value, negative_gradient
-from cvxnn_core.patterns import enumerate_patterns, merge_patterns
+from cvxnn_core.patterns import cone_projection, enumerate_patterns, merge_patterns
 from cvxnn_core.programs import ConvexResult, convex_predictions
 from cvxnn_core.recovery import TwoLayerNet
 
@@ -89,18 +90,15 @@ def cone_support(X: np.ndarray, patterns: np.ndarray, lam: np.ndarray, method: M
     G = X.T @ (patterns * lam[:, None])  # (d, P): g_i = X^T D_i lambda
     if method == "cone_free":
         return np.linalg.norm(G, axis=0)
-    S = 2.0 * patterns - 1.0
-    out = np.empty(patterns.shape[1])
-    for i in range(patterns.shape[1]):
-        At = (S[:, i : i + 1] * X).T  # (d, n) = A_i^T
-        g = G[:, i]
-        best = 0.0
-        for sign in (1.0, -1.0):
-            if np.any(sign * g):
-                _, rnorm = nnls(At, -sign * g, maxiter=50 * At.shape[1])
-                best = max(best, rnorm)
-        out[i] = best
-    return out
+    return np.array(
+        [
+            max(
+                np.linalg.norm(cone_projection(X, patterns[:, i], G[:, i])),
+                np.linalg.norm(cone_projection(X, patterns[:, i], -G[:, i])),
+            )
+            for i in range(patterns.shape[1])
+        ]
+    )
 
 
 def _best_scale(lam0: np.ndarray, y: np.ndarray, loss: Loss, t_max: float) -> float:
@@ -116,8 +114,9 @@ def _best_scale(lam0: np.ndarray, y: np.ndarray, loss: Loss, t_max: float) -> fl
         return 0.0
     if loss == "hinge":
         return hi  # the dual value is linear and increasing in t
-    res = minimize_scalar(lambda t: -dual_value(t * lam0, y, loss), bounds=(0.0, hi), method="bounded",
-                          options={"xatol": 1e-12 * hi})
+    res = minimize_scalar(
+        lambda t: -dual_value(t * lam0, y, loss), bounds=(0.0, hi), method="bounded", options={"xatol": 1e-12 * hi}
+    )
     return float(res.x)
 
 
@@ -225,14 +224,25 @@ def certify_convex(
 ) -> Certificate:
     """Certify a convex solution: ``primal = result.objective``, predictions ``sum_i D_i X (v_i - w_i)``."""
     X, y = check_X_y(X, y)
+    _check_result_matches(X, result)
     f = convex_predictions(X, result.patterns, result.V - result.W)
     return dual_certificate(
         X, y, f, result.objective, result.beta, patterns, loss=result.loss, method=method, dual=result.dual
     )
 
 
+def _check_result_matches(X: np.ndarray, result: ConvexResult) -> None:
+    if result.patterns.shape[0] != X.shape[0] or result.V.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"X has shape {X.shape} but the result was solved on data with {result.patterns.shape[0]} rows and "
+            f"{result.V.shape[1]} columns; pass the same X (with the same intercept column) used in the solve"
+        )
+
+
 def cone_violation(X: np.ndarray, result: ConvexResult) -> float:
     """Relative cone-constraint violation ``max_i ||((I - 2D_i) X v_i)_+|| / ||X v_i||`` over all blocks."""
+    X = check_X(X)
+    _check_result_matches(X, result)
     S = 2.0 * result.patterns - 1.0
     worst = 0.0
     for B in (result.V, result.W):

@@ -98,4 +98,5 @@ class ConvexReLUClassifier(ClassifierMixin, _ConvexReLUBase):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predicted class labels, shape ``(n,)``."""
-        return self.classes_[(self.decision_function(X) >= 0).astype(int)]
+        scores = self.decision_function(X)
+        return self.classes_[(scores >= 0).astype(int)]

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -87,6 +88,7 @@ def train_two_layer(
     momentum: float = 0.0,
     dtype: torch.dtype = torch.float64,
     device: str = "cpu",
+    threads: int | None = 1,
     progress: bool | None = None,
 ) -> TrainResult:
     """Train ``f(X) = (X W1^T)_+ w2`` of the given ``width`` on the weight-decay objective.
@@ -99,6 +101,8 @@ def train_two_layer(
         lr: step size; default 1e-2 for Adam, 1e-3 for SGD.
         epochs: passes over the data; full batch unless ``batch_size`` is given.
         seed: seeds the initialisation and the mini-batch order.
+        threads: torch CPU threads during training (restored afterwards); the small networks of the
+            book train about 3x faster on one thread than on two. ``None`` keeps torch's setting.
         progress: tqdm bar; default on only when stderr is a terminal.
     """
     X, y = check_X_y(X, y)
@@ -112,11 +116,28 @@ def train_two_layer(
     lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
     if not lr > 0:
         raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if not (np.isfinite(init_scale) and init_scale > 0):
+        raise ValueError(f"init_scale must be a positive number, got {init_scale!r}")
+    if momentum != 0 and optimizer == "adam":
+        raise ValueError("momentum applies to optimizer='sgd' only; Adam has its own moment estimates")
     n, d = X.shape
     batch = n if batch_size is None else min(check_positive_int(batch_size, "batch_size"), n)
     if progress is None:
         progress = sys.stderr.isatty()
 
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(check_positive_int(threads, "threads"))
+    try:
+        return _train(
+            X, y, width, beta, optimizer, lr, epochs, seed, batch, loss, init_scale, momentum, dtype, device, progress
+        )
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(X, y, width, beta, optimizer, lr, epochs, seed, batch, loss, init_scale, momentum, dtype, device, progress):
+    n, d = X.shape
     gen = torch.Generator(device="cpu").manual_seed(seed)
     Xt = torch.as_tensor(X, dtype=dtype, device=device)
     yt = torch.as_tensor(y, dtype=dtype, device=device)
@@ -155,3 +176,43 @@ def train_two_layer(
         lr=lr,
         seed=seed,
     )
+
+
+def train_sweep(
+    X: np.ndarray,
+    y: np.ndarray,
+    beta: float,
+    *,
+    widths: Sequence[int],
+    seeds: Sequence[int],
+    optimizers: Mapping[str, float],
+    epochs: int,
+    loss: Loss = "squared",
+    progress: bool | None = None,
+    **kwargs: Any,
+) -> list[TrainResult]:
+    """Train one network per (optimizer, width, seed); ``optimizers`` maps ``"adam"``/``"sgd"`` to a step size.
+
+    Extra keyword arguments go to :func:`train_two_layer`. A tqdm bar counts the runs.
+    """
+    if progress is None:
+        progress = sys.stderr.isatty()
+    runs = [(opt, int(m), int(s)) for opt in optimizers for m in widths for s in seeds]
+    out = []
+    for opt, m, s in tqdm(runs, desc="training runs", disable=not progress):
+        out.append(
+            train_two_layer(
+                X,
+                y,
+                m,
+                beta,
+                optimizer=opt,
+                lr=optimizers[opt],
+                epochs=epochs,
+                seed=s,
+                loss=loss,
+                progress=False,
+                **kwargs,
+            )
+        )
+    return out

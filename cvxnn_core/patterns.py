@@ -64,8 +64,8 @@ def sample_gates(X: np.ndarray, n_patterns: int, *, seed: int = 0) -> tuple[np.n
     D, G = D[:, keep], G[:, keep]
     if D.shape[1] == 0:
         raise ValueError(
-            "every sampled gate left all samples inactive; X may be all zeros. "
-            "Check X or add a bias column with cvxnn_core.datasets.add_intercept"
+            "every sampled gate left all samples inactive (X g < 0 for all gates); "
+            "sample more patterns or add a bias column with cvxnn_core.datasets.add_intercept"
         )
     _, first = np.unique(np.packbits(D, axis=0), axis=1, return_index=True)
     first = np.sort(first)
@@ -78,6 +78,21 @@ def sample_patterns(X: np.ndarray, n_patterns: int, *, seed: int = 0) -> np.ndar
     Returns a boolean ``(n, P)`` array of distinct, non-empty columns with ``P <= n_patterns``.
     """
     return sample_gates(X, n_patterns, seed=seed)[0]
+
+
+def cone_projection(X: np.ndarray, pattern: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Euclidean projection of ``v`` onto the cone ``K = {u : (2D - I) X u >= 0}`` of one pattern.
+
+    With ``A = (2D - I) X``, Moreau's decomposition gives ``Pi_K(v) = v + A^T mu*`` where
+    ``mu* = argmin_{mu >= 0} ||A^T mu + v||`` (non-negative least squares, solved exactly).
+    """
+    from scipy.optimize import nnls
+
+    At = ((2.0 * pattern - 1.0)[:, None] * X).T
+    if not np.any(v):
+        return np.zeros_like(v)
+    mu, _ = nnls(At, -v, maxiter=50 * At.shape[1])
+    return v + At @ mu
 
 
 def max_pattern_count(n: int, r: int) -> int:

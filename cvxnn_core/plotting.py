@@ -87,3 +87,32 @@ def _metadata(fmt: str) -> dict[str, str | None]:
     if fmt == "png":
         return {"Software": None}
     return {}
+
+
+def objective_vs_epoch(
+    curves: pd.DataFrame,
+    optimum: float,
+    *,
+    optimum_label: str = "convex optimum",
+    col: str = "optimizer",
+    hue: str = "width",
+) -> matplotlib.figure.Figure:
+    """Training curves (one thin line per run, log-log axes) with the optimum as a dashed horizontal line.
+
+    ``curves`` has columns ``epoch``, ``objective``, ``seed``, ``col`` and ``hue``; one panel per value
+    of ``col``, one colour per value of ``hue``.
+    """
+    panels = list(dict.fromkeys(curves[col]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), sharey=True, squeeze=False)
+    palette = dict(zip(sorted(set(curves[hue])), sns.color_palette("colorblind"), strict=False))
+    for ax, panel in zip(axes[0], panels, strict=True):
+        sub = curves[curves[col] == panel]
+        for (h, _seed), run in sub.groupby([hue, "seed"], sort=True):
+            ax.plot(run["epoch"], run["objective"], color=palette[h], lw=0.9, alpha=0.75)
+        for h, colour in palette.items():
+            ax.plot([], [], color=colour, label=f"{hue} {h}")
+        ax.axhline(optimum, color="black", ls="--", lw=1.2, label=optimum_label)
+        ax.set(xscale="log", yscale="log", xlabel="epoch", ylabel="training objective", title=str(panel))
+    axes[0][-1].legend(loc="upper right", fontsize="small")
+    fig.tight_layout()
+    return fig

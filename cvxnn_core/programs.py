@@ -14,8 +14,9 @@ fixed, so the model is ``f(x) = sum_i 1[x^T g_i >= 0] x^T u_i``.
 Every solve names its solver (Clarabel by default), checks the solver's status and raises
 :class:`SolverError` instead of returning garbage. Results are :class:`ConvexResult` with
 ``V`` and ``W`` stored as ``(P, d)`` arrays (row ``i`` is ``v_i``); for gated ReLU, ``V`` holds the
-``u_i`` and ``W`` is zero. ``objective`` is evaluated in numpy at the returned variables (after
-blocks with negligible norm are set to zero), so it is exactly the objective of what is returned.
+``u_i`` and ``W`` is zero. Blocks with negligible norm are set to zero and every other ReLU block is
+projected exactly onto its cone; ``objective`` is then evaluated in numpy at the returned variables,
+so it is exactly the objective of what is returned.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 
 from cvxnn_core._validation import check_beta, check_labels_pm1, check_loss, check_patterns, check_X_y
 from cvxnn_core.losses import Loss, loss_value
+from cvxnn_core.patterns import cone_projection
 
 Kind = Literal["relu", "gated_relu"]
 DEFAULT_SOLVER = "CLARABEL"
@@ -173,6 +175,14 @@ def _options(solver: str, loss: Loss) -> dict[str, float | int]:
     return dict(table.get(solver, SOLVER_OPTIONS.get(solver, {})))
 
 
+def _project_blocks(X: np.ndarray, patterns: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Project every non-zero block onto its cone: removes the solver's ~1e-12 constraint violations."""
+    out = B.copy()
+    for i in np.flatnonzero(np.any(B != 0, axis=1)):
+        out[i] = cone_projection(X, patterns[:, i], B[i])
+    return out
+
+
 def _zero_small_blocks(*blocks: np.ndarray) -> list[np.ndarray]:
     norms = [np.linalg.norm(B, axis=1) for B in blocks]
     scale = max(float(nrm.max(initial=0.0)) for nrm in norms)
@@ -231,7 +241,7 @@ def solve_relu(
     penalty = cp.sum(cp.norm(V, 2, axis=0)) + cp.sum(cp.norm(W, 2, axis=0))
     cones = [cp.multiply(S, X @ V) >= 0, cp.multiply(S, X @ W) >= 0]
     status, elapsed, dual = _solve(beta * penalty, f, y, loss, cones, solver)
-    Vh, Wh = _zero_small_blocks(np.asarray(V.value).T, np.asarray(W.value).T)
+    Vh, Wh = (_project_blocks(X, patterns, B) for B in _zero_small_blocks(np.asarray(V.value).T, np.asarray(W.value).T))
     return ConvexResult(
         objective=convex_objective(X, y, patterns, Vh, Wh, beta, loss),
         V=Vh,

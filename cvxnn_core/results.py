@@ -102,3 +102,30 @@ class Recorder:
 def load_numbers(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a chapter's ``numbers.json``."""
     return json.loads((Path(output_dir) / NUMBERS_FILE).read_text(encoding="utf-8"))
+
+
+def run_metadata(**parameters: Any) -> dict[str, Any]:
+    """Versions of the numerical stack, the git commit of the working tree and the given parameters."""
+    import importlib.metadata as md
+    import platform
+    import subprocess
+
+    versions = {}
+    for pkg in ("cvxnn-core", "numpy", "scipy", "cvxpy", "clarabel", "torch", "scikit-learn"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = "unknown"
+    return {
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "git": sha,
+        "versions": versions,
+        "parameters": _jsonable(parameters),
+    }

@@ -1,0 +1,185 @@
+"""scikit-learn estimators: fit / predict / score round trips, the sklearn API contract, errors.
+
+Real data are scikit-learn's bundled sets (offline), standardised and subsampled to 150 rows with a
+fixed seed so that each fit takes about a second.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.exceptions import NotFittedError
+
+from cvxnn_core.datasets import add_intercept
+from cvxnn_core.estimators import ConvexReLUClassifier, ConvexReLURegressor
+from cvxnn_core.recovery import nonconvex_objective
+
+N_SUBSAMPLE = 150
+SUBSAMPLE_SEED = 0
+MIN_TRAIN_ACCURACY = 0.9
+MIN_TRAIN_R2 = 0.3
+OBJECTIVE_RTOL = 1e-6  # objective_ vs nonconvex_objective of net_ on the design matrix
+
+
+def _standardised_subsample(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.random.default_rng(SUBSAMPLE_SEED).choice(len(y), N_SUBSAMPLE, replace=False)
+    X = X[idx]
+    return (X - X.mean(axis=0)) / X.std(axis=0), y[idx]
+
+
+@pytest.fixture(scope="module")
+def cancer() -> tuple[np.ndarray, np.ndarray]:
+    """Breast cancer (30 features), 150 rows, labels 0/1 as shipped by scikit-learn."""
+    return _standardised_subsample(*load_breast_cancer(return_X_y=True))
+
+
+@pytest.fixture(scope="module")
+def diabetes() -> tuple[np.ndarray, np.ndarray]:
+    """Diabetes (10 features), 150 rows, standardised target."""
+    X, y = _standardised_subsample(*load_diabetes(return_X_y=True))
+    return X, (y - y.mean()) / y.std()
+
+
+@pytest.fixture(scope="module")
+def fitted_classifiers(cancer):
+    """``{loss: (estimator, labels)}``; the hinge model is fitted on string labels."""
+    X, y = cancer
+    out = {}
+    for loss in ("squared", "hinge"):
+        labels = y if loss == "squared" else np.where(y == 1, "benign", "malignant")
+        out[loss] = (ConvexReLUClassifier(beta=1.0, n_patterns=20, loss=loss, seed=0).fit(X, labels), labels)
+    return out
+
+
+@pytest.fixture(scope="module")
+def fitted_regressor(diabetes):
+    X, y = diabetes
+    return ConvexReLURegressor(beta=1.0, n_patterns=30, seed=0).fit(X, y)
+
+
+@pytest.mark.parametrize("loss", ["squared", "hinge"])
+def test_classifier_fits_breast_cancer(cancer, fitted_classifiers, loss):
+    X, _ = cancer
+    clf, labels = fitted_classifiers[loss]
+    np.testing.assert_array_equal(clf.classes_, np.unique(labels))
+    pred = clf.predict(X)
+    assert pred.shape == labels.shape
+    assert set(np.unique(pred)) <= set(clf.classes_)
+    acc = clf.score(X, labels)
+    assert acc > MIN_TRAIN_ACCURACY, f"{loss}: train accuracy {acc:.3f}"
+    assert acc == pytest.approx(np.mean(pred == labels), abs=1e-15)
+    np.testing.assert_array_equal(pred, clf.classes_[(clf.decision_function(X) >= 0).astype(int)])
+
+
+def test_regressor_fits_diabetes(diabetes, fitted_regressor):
+    X, y = diabetes
+    pred = fitted_regressor.predict(X)
+    assert pred.shape == y.shape
+    r2 = fitted_regressor.score(X, y)
+    assert r2 > MIN_TRAIN_R2, f"train R^2 {r2:.3f}"
+    assert r2 == pytest.approx(1 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2), rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["squared", "hinge"])
+def test_classifier_objective_is_the_nonconvex_objective_of_its_network(cancer, fitted_classifiers, loss):
+    X, _ = cancer
+    clf, labels = fitted_classifiers[loss]
+    y_pm = np.where(labels == clf.classes_[1], 1.0, -1.0)
+    value = nonconvex_objective(add_intercept(X), y_pm, clf.net_, clf.beta, loss)
+    assert clf.objective_ == pytest.approx(value, rel=OBJECTIVE_RTOL)
+    assert clf.objective_ == clf.result_.objective
+    assert clf.net_.W1.shape[1] == X.shape[1] + 1
+    assert clf.n_features_in_ == X.shape[1]
+
+
+def test_regressor_objective_is_the_nonconvex_objective_of_its_network(diabetes, fitted_regressor):
+    X, y = diabetes
+    value = nonconvex_objective(add_intercept(X), y, fitted_regressor.net_, fitted_regressor.beta)
+    assert fitted_regressor.objective_ == pytest.approx(value, rel=OBJECTIVE_RTOL)
+
+
+def test_fit_without_intercept_uses_the_raw_features(regression):
+    reg = ConvexReLURegressor(beta=regression.beta, n_patterns=20, fit_intercept=False).fit(regression.Z, regression.y)
+    assert reg.net_.W1.shape[1] == regression.Z.shape[1]
+    value = nonconvex_objective(regression.Z, regression.y, reg.net_, regression.beta)
+    assert reg.objective_ == pytest.approx(value, rel=OBJECTIVE_RTOL)
+
+
+def test_refitting_with_the_same_seed_gives_the_same_model(regression):
+    a = ConvexReLURegressor(beta=regression.beta, n_patterns=15, seed=3).fit(regression.Z, regression.y)
+    b = ConvexReLURegressor(beta=regression.beta, n_patterns=15, seed=3).fit(regression.Z, regression.y)
+    np.testing.assert_array_equal(a.patterns_, b.patterns_)
+    np.testing.assert_allclose(a.predict(regression.Z), b.predict(regression.Z), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [ConvexReLUClassifier, ConvexReLURegressor])
+def test_get_params_set_params_and_clone_round_trip(cls):
+    est = cls(beta=0.5, n_patterns=7, seed=3, fit_intercept=False)
+    params = est.get_params()
+    assert params == {
+        "beta": 0.5,
+        "n_patterns": 7,
+        "solver": None,
+        "seed": 3,
+        "fit_intercept": False,
+        "loss": "squared",
+    }
+    assert est.set_params(beta=2.0, n_patterns=9) is est
+    assert (est.beta, est.n_patterns) == (2.0, 9)
+    twin = clone(est)
+    assert twin is not est
+    assert twin.get_params() == est.get_params()
+
+
+def test_clone_of_a_fitted_estimator_is_unfitted(fitted_regressor, diabetes):
+    twin = clone(fitted_regressor)
+    assert not hasattr(twin, "net_")
+    with pytest.raises(NotFittedError):
+        twin.predict(diabetes[0])
+
+
+@pytest.mark.parametrize(
+    ("cls", "method"),
+    [
+        (ConvexReLUClassifier, "predict"),
+        (ConvexReLUClassifier, "decision_function"),
+        (ConvexReLURegressor, "predict"),
+        (ConvexReLURegressor, "decision_function"),
+    ],
+)
+def test_predict_before_fit_raises_not_fitted_error(cls, method, regression):
+    with pytest.raises(NotFittedError):
+        getattr(cls(), method)(regression.Z)
+
+
+def test_classifier_with_more_than_two_classes_raises(regression):
+    labels = np.arange(regression.Z.shape[0]) % 3
+    with pytest.raises(ValueError, match="3 classes"):
+        ConvexReLUClassifier().fit(regression.Z, labels)
+
+
+def test_classifier_with_a_single_class_raises(regression):
+    with pytest.raises(ValueError, match="binary"):
+        ConvexReLUClassifier().fit(regression.Z, np.ones(regression.Z.shape[0]))
+
+
+def test_regressor_refuses_a_classification_loss(regression):
+    with pytest.raises(ValueError, match="loss"):
+        ConvexReLURegressor(loss="hinge").fit(regression.Z, regression.y)
+
+
+def test_predict_with_the_wrong_number_of_features_raises(fitted_regressor, diabetes):
+    with pytest.raises(ValueError, match="features"):
+        fitted_regressor.predict(diabetes[0][:, :5])
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "match"),
+    [("beta", -1.0, "beta"), ("n_patterns", 0, "n_patterns"), ("seed", -2, "seed"), ("loss", "l1", "loss")],
+)
+def test_invalid_hyperparameters_are_rejected_at_fit(regression, param, value, match):
+    est = ConvexReLUClassifier(**{param: value})
+    with pytest.raises(ValueError, match=match):
+        est.fit(regression.Z, np.where(regression.y > np.median(regression.y), 1, 0))
