@@ -20,8 +20,7 @@ def check_X(X: object, name: str = "X") -> np.ndarray:
         raise TypeError(f"{name} must be a numeric array of shape (n, d); got {type(X).__name__}") from exc
     if arr.ndim != 2:
         raise ValueError(
-            f"{name} must have shape (n, d), got shape {arr.shape}; reshape a single feature with "
-            f"{name}.reshape(-1, 1)"
+            f"{name} must have shape (n, d), got shape {arr.shape}; reshape a single feature with {name}.reshape(-1, 1)"
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} must have at least one row and one column, got shape {arr.shape}")

@@ -209,6 +209,8 @@ def certify(
     """
     X, y = check_X_y(X, y)
     beta = check_beta(beta)
+    if net.free_bias:
+        raise ValueError("certify covers networks whose every weight is penalised (free_bias=False)")
     f = net.predict(X)
     primal = loss_value(f, y, check_loss(loss)) + beta * net.weight_decay()
     return dual_certificate(X, y, f, primal, beta, patterns, loss=loss, method=method, dual=dual)
@@ -225,6 +227,8 @@ def certify_convex(
     """Certify a convex solution: ``primal = result.objective``, predictions ``sum_i D_i X (v_i - w_i)``."""
     X, y = check_X_y(X, y)
     _check_result_matches(X, result)
+    if result.free_bias:
+        raise ValueError("certify_convex covers programs whose every weight is penalised (free_bias=False)")
     f = convex_predictions(X, result.patterns, result.V - result.W)
     return dual_certificate(
         X, y, f, result.objective, result.beta, patterns, loss=result.loss, method=method, dual=result.dual

@@ -81,3 +81,51 @@ def load_binary(name: BinaryName, *, n_train: int | None = None, test_fraction: 
     mean, std = X_tr.mean(axis=0), X_tr.std(axis=0)
     std[std == 0] = 1.0
     return Split((X_tr - mean) / std, y_tr, (X_te - mean) / std, y_te, name)
+
+
+def one_dimensional(
+    n: int, *, kind: Literal["sine", "steps", "random"] = "sine", noise: float = 0.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted 1-D inputs ``x`` in ``[-1, 1]`` (shape ``(n, 1)``) and targets ``(n,)``.
+
+    ``sine``: ``y = sin(3x)``; ``steps``: ``y = sign(x)``-like plateaus ``floor(2x)/2``; ``random``: ``y ~ N(0, 1)``.
+    ``noise`` adds ``N(0, noise^2)``.
+    """
+    n = check_positive_int(n, "n")
+    rng = np.random.default_rng(check_seed(seed))
+    x = np.sort(rng.uniform(-1.0, 1.0, n))
+    if kind == "sine":
+        y = np.sin(3.0 * x)
+    elif kind == "steps":
+        y = np.floor(2.0 * x) / 2.0
+    elif kind == "random":
+        y = rng.standard_normal(n)
+    else:
+        raise ValueError(f"kind must be 'sine', 'steps' or 'random', got {kind!r}")
+    return x[:, None], y + noise * rng.standard_normal(n)
+
+
+def two_dimensional(
+    n: int, *, kind: Literal["moons", "circles", "spiral"] = "moons", noise: float = 0.1, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """2-D binary classification data ``X`` ``(n, 2)`` with labels ``y`` in ``{-1, +1}``.
+
+    ``moons`` and ``circles`` come from scikit-learn's generators; ``spiral`` is two interleaved arms
+    ``r = t``, ``angle = 2.5 pi t + k pi`` (``k = 0, 1``, ``t`` uniform in ``[0.15, 1]``) plus noise.
+    """
+    from sklearn import datasets as skd
+
+    n, seed = check_positive_int(n, "n"), check_seed(seed)
+    if kind == "moons":
+        X, labels = skd.make_moons(n, noise=noise, random_state=seed)
+    elif kind == "circles":
+        X, labels = skd.make_circles(n, noise=noise, factor=0.5, random_state=seed)
+    elif kind == "spiral":
+        rng = np.random.default_rng(seed)
+        labels = np.arange(n) % 2
+        t = rng.uniform(0.15, 1.0, n)
+        angle = 2.5 * np.pi * t + np.pi * labels
+        X = np.c_[t * np.cos(angle), t * np.sin(angle)] + noise * rng.standard_normal((n, 2))
+    else:
+        raise ValueError(f"kind must be 'moons', 'circles' or 'spiral', got {kind!r}")
+    return np.asarray(X, dtype=float), np.where(labels == 1, 1.0, -1.0)

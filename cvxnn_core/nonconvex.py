@@ -67,9 +67,12 @@ def _torch_loss(f: torch.Tensor, y: torch.Tensor, loss: Loss) -> torch.Tensor:
     return torch.sum(torch.nn.functional.softplus(-y * f))
 
 
-def _objective(X, y, W1, w2, beta, loss, scale=1.0):
+def _objective(X, y, W1, w2, b2, beta, loss, scale=1.0):
+    """Weight-decay objective; ``b2`` is ``None`` unless the bias is free (then ``W1[:, -1]`` is unpenalised)."""
     f = torch.relu(X @ W1.T) @ w2
-    return scale * _torch_loss(f, y, loss) + 0.5 * beta * (torch.sum(W1**2) + torch.sum(w2**2))
+    if b2 is None:
+        return scale * _torch_loss(f, y, loss) + 0.5 * beta * (torch.sum(W1**2) + torch.sum(w2**2))
+    return scale * _torch_loss(f + b2, y, loss) + 0.5 * beta * (torch.sum(W1[:, :-1] ** 2) + torch.sum(w2**2))
 
 
 def train_two_layer(
@@ -89,6 +92,7 @@ def train_two_layer(
     dtype: torch.dtype = torch.float64,
     device: str = "cpu",
     threads: int | None = 1,
+    free_bias: bool = False,
     progress: bool | None = None,
 ) -> TrainResult:
     """Train ``f(X) = (X W1^T)_+ w2`` of the given ``width`` on the weight-decay objective.
@@ -103,9 +107,13 @@ def train_two_layer(
         seed: seeds the initialisation and the mini-batch order.
         threads: torch CPU threads during training (restored afterwards); the small networks of the
             book train about 3x faster on one thread than on two. ``None`` keeps torch's setting.
+        free_bias: the last column of ``X`` is the ones column; its weights (first-layer biases) and an
+            output bias ``b2`` are trained without weight decay (the setting of the 1-D spline results).
         progress: tqdm bar; default on only when stderr is a terminal.
     """
     X, y = check_X_y(X, y)
+    if free_bias and not np.all(X[:, -1] == 1.0):
+        raise ValueError("free_bias=True needs X whose last column is all ones; use datasets.add_intercept")
     beta = check_beta(beta)
     loss = check_loss(loss)
     check_labels_pm1(y, loss)
@@ -130,24 +138,57 @@ def train_two_layer(
         torch.set_num_threads(check_positive_int(threads, "threads"))
     try:
         return _train(
-            X, y, width, beta, optimizer, lr, epochs, seed, batch, loss, init_scale, momentum, dtype, device, progress
+            X,
+            y,
+            width,
+            beta,
+            optimizer,
+            lr,
+            epochs,
+            seed,
+            batch,
+            loss,
+            init_scale,
+            momentum,
+            dtype,
+            device,
+            progress,
+            free_bias,
         )
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _train(X, y, width, beta, optimizer, lr, epochs, seed, batch, loss, init_scale, momentum, dtype, device, progress):
+def _train(
+    X,
+    y,
+    width,
+    beta,
+    optimizer,
+    lr,
+    epochs,
+    seed,
+    batch,
+    loss,
+    init_scale,
+    momentum,
+    dtype,
+    device,
+    progress,
+    free_bias,
+):
     n, d = X.shape
     gen = torch.Generator(device="cpu").manual_seed(seed)
     Xt = torch.as_tensor(X, dtype=dtype, device=device)
     yt = torch.as_tensor(y, dtype=dtype, device=device)
     W1 = (torch.randn(width, d, generator=gen, dtype=dtype) * init_scale / np.sqrt(d)).to(device).requires_grad_()
     w2 = (torch.randn(width, generator=gen, dtype=dtype) * init_scale / np.sqrt(width)).to(device).requires_grad_()
-    params = [W1, w2]
+    b2 = torch.zeros((), dtype=dtype, device=device, requires_grad=True) if free_bias else None
+    params = [W1, w2] if b2 is None else [W1, w2, b2]
     opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr, momentum=momentum)
 
     with torch.no_grad():
-        initial = float(_objective(Xt, yt, W1, w2, beta, loss))
+        initial = float(_objective(Xt, yt, W1, w2, b2, beta, loss))
     history = np.empty(epochs)
     start = time.perf_counter()
     for epoch in tqdm(range(epochs), desc=f"{optimizer} m={width}", disable=not progress, leave=False):
@@ -156,17 +197,22 @@ def _train(X, y, width, beta, optimizer, lr, epochs, seed, batch, loss, init_sca
             idx = order[lo : lo + batch].to(device) if order is not None else slice(None)
             opt.zero_grad()
             rows = Xt[idx]
-            obj = _objective(rows, yt[idx], W1, w2, beta, loss, scale=n / rows.shape[0])
+            obj = _objective(rows, yt[idx], W1, w2, b2, beta, loss, scale=n / rows.shape[0])
             obj.backward()
             opt.step()
         with torch.no_grad():
-            history[epoch] = float(_objective(Xt, yt, W1, w2, beta, loss))
+            history[epoch] = float(_objective(Xt, yt, W1, w2, b2, beta, loss))
     elapsed = time.perf_counter() - start
     if not np.all(np.isfinite(history)):
         raise FloatingPointError(
             f"{optimizer} diverged (objective became {history[~np.isfinite(history)][0]}); lower lr (now {lr})"
         )
-    net = TwoLayerNet(W1=W1.detach().cpu().double().numpy(), w2=w2.detach().cpu().double().numpy())
+    net = TwoLayerNet(
+        W1=W1.detach().cpu().double().numpy(),
+        w2=w2.detach().cpu().double().numpy(),
+        b2=0.0 if b2 is None else float(b2.detach()),
+        free_bias=free_bias,
+    )
     return TrainResult(
         net=net,
         history=history,

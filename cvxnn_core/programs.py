@@ -61,7 +61,8 @@ class ConvexResult:
     ``patterns`` (``(n, P)`` bool), ``status`` and ``solver`` (as reported by cvxpy), ``solve_time``
     (s), ``beta``, ``loss``, ``kind`` (``"relu"`` or ``"gated_relu"``), ``gates`` (``(d, P)`` or None),
     ``dual``: the solver's dual point ``lambda`` (``(n,)``, ``= -grad l(f)`` at the optimum), which
-    :func:`cvxnn_core.certificates.certify_convex` verifies independently.
+    :func:`cvxnn_core.certificates.certify_convex` verifies independently. ``free_bias``: the last
+    column of ``X`` is a ones column whose weights are not penalised.
     """
 
     objective: float
@@ -76,6 +77,7 @@ class ConvexResult:
     kind: Kind
     gates: np.ndarray | None = field(default=None, repr=False)
     dual: np.ndarray | None = field(default=None, repr=False)
+    free_bias: bool = False
 
     @property
     def n_active_blocks(self) -> int:
@@ -100,10 +102,17 @@ def convex_objective(
     W: np.ndarray,
     beta: float,
     loss: Loss = "squared",
+    free_bias: bool = False,
 ) -> float:
-    """``l(sum_i D_i X (v_i - w_i)) + beta * sum_i (||v_i|| + ||w_i||)`` (cone constraints not checked)."""
+    """``l(sum_i D_i X (v_i - w_i)) + beta * sum_i (||v_i|| + ||w_i||)`` (cone constraints not checked).
+
+    With ``free_bias`` the norms leave out the last (bias) coordinate: ``||v_i[:-1]||``.
+    """
     f = convex_predictions(X, patterns, V - W)
-    return loss_value(f, y, loss) + beta * float(np.sum(np.linalg.norm(V, axis=1)) + np.sum(np.linalg.norm(W, axis=1)))
+    cols = slice(0, -1) if free_bias else slice(None)
+    return loss_value(f, y, loss) + beta * float(
+        np.sum(np.linalg.norm(V[:, cols], axis=1)) + np.sum(np.linalg.norm(W[:, cols], axis=1))
+    )
 
 
 def _check_solver(solver: str | None) -> str:
@@ -194,8 +203,13 @@ def _zero_small_blocks(*blocks: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def _prepare(X, y, beta, patterns, loss) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, Loss]:
+def _prepare(X, y, beta, patterns, loss, free_bias=False) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, Loss]:
     X, y = check_X_y(X, y)
+    if free_bias and (X.shape[1] < 2 or not np.all(X[:, -1] == 1.0)):
+        raise ValueError(
+            "free_bias=True needs X whose last column is all ones (the bias) and at least one other column; "
+            "build X with cvxnn_core.datasets.add_intercept"
+        )
     beta = check_beta(beta)
     loss = check_loss(loss)
     check_labels_pm1(y, loss)
@@ -211,6 +225,7 @@ def solve_relu(
     *,
     loss: Loss = "squared",
     solver: str | None = None,
+    free_bias: bool = False,
 ) -> ConvexResult:
     r"""Solve the convex ReLU program over the given patterns.
 
@@ -224,26 +239,30 @@ def solve_relu(
         patterns: boolean ``(n, P)`` activation patterns (``sample_patterns`` or ``enumerate_patterns``).
         loss: ``"squared"``, ``"hinge"`` or ``"logistic"``.
         solver: a cvxpy solver name; ``None`` means Clarabel.
+        free_bias: the last column of ``X`` is the ones column and its weights (the first-layer biases)
+            are not penalised: the norms become ``||v_i[:-1]||``; the all-ones pattern then also
+            gives a free output bias (see :class:`cvxnn_core.recovery.TwoLayerNet`).
 
     Raises:
         SolverError: the solver is not installed or did not reach an optimal status.
     """
     import cvxpy as cp
 
-    X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss)
+    X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias)
     solver = _check_solver(solver)
     d, P = X.shape[1], patterns.shape[1]
+    pen = slice(0, d - 1) if free_bias else slice(None)
     S = 2.0 * patterns - 1.0
     Dm = patterns.astype(float)
     V = cp.Variable((d, P))
     W = cp.Variable((d, P))
     f = cp.sum(cp.multiply(Dm, X @ (V - W)), axis=1)
-    penalty = cp.sum(cp.norm(V, 2, axis=0)) + cp.sum(cp.norm(W, 2, axis=0))
+    penalty = cp.sum(cp.norm(V[pen, :], 2, axis=0)) + cp.sum(cp.norm(W[pen, :], 2, axis=0))
     cones = [cp.multiply(S, X @ V) >= 0, cp.multiply(S, X @ W) >= 0]
     status, elapsed, dual = _solve(beta * penalty, f, y, loss, cones, solver)
     Vh, Wh = (_project_blocks(X, patterns, B) for B in _zero_small_blocks(np.asarray(V.value).T, np.asarray(W.value).T))
     return ConvexResult(
-        objective=convex_objective(X, y, patterns, Vh, Wh, beta, loss),
+        objective=convex_objective(X, y, patterns, Vh, Wh, beta, loss, free_bias),
         V=Vh,
         W=Wh,
         patterns=patterns,
@@ -254,6 +273,7 @@ def solve_relu(
         loss=loss,
         kind="relu",
         dual=dual,
+        free_bias=free_bias,
     )
 
 
@@ -266,6 +286,7 @@ def solve_gated_relu(
     loss: Loss = "squared",
     solver: str | None = None,
     gates: np.ndarray | None = None,
+    free_bias: bool = False,
 ) -> ConvexResult:
     r"""Solve the gated-ReLU group lasso ``min l(sum_i D_i X u_i) + beta * sum_i ||u_i||_2``.
 
@@ -274,7 +295,7 @@ def solve_gated_relu(
     """
     import cvxpy as cp
 
-    X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss)
+    X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias)
     if gates is not None:
         gates = np.asarray(gates, dtype=float)
         if gates.shape != (X.shape[1], patterns.shape[1]):
@@ -283,11 +304,12 @@ def solve_gated_relu(
     d, P = X.shape[1], patterns.shape[1]
     U = cp.Variable((d, P))
     f = cp.sum(cp.multiply(patterns.astype(float), X @ U), axis=1)
-    status, elapsed, dual = _solve(beta * cp.sum(cp.norm(U, 2, axis=0)), f, y, loss, [], solver)
+    pen = slice(0, d - 1) if free_bias else slice(None)
+    status, elapsed, dual = _solve(beta * cp.sum(cp.norm(U[pen, :], 2, axis=0)), f, y, loss, [], solver)
     (Uh,) = _zero_small_blocks(np.asarray(U.value).T)
     Wz = np.zeros_like(Uh)
     return ConvexResult(
-        objective=convex_objective(X, y, patterns, Uh, Wz, beta, loss),
+        objective=convex_objective(X, y, patterns, Uh, Wz, beta, loss, free_bias),
         V=Uh,
         W=Wz,
         patterns=patterns,
@@ -299,4 +321,5 @@ def solve_gated_relu(
         kind="gated_relu",
         gates=gates,
         dual=dual,
+        free_bias=free_bias,
     )

@@ -30,18 +30,29 @@ from cvxnn_core.programs import ConvexResult
 
 @dataclass(frozen=True)
 class TwoLayerNet:
-    """Two-layer ReLU network ``f(X) = (X W1^T)_+ w2`` with ``W1`` ``(m, d)`` and ``w2`` ``(m,)``."""
+    """Two-layer ReLU network ``f(X) = (X W1^T)_+ w2 + b2`` with ``W1`` ``(m, d)`` and ``w2`` ``(m,)``.
+
+    By default every first-layer weight is penalised (a bias is a ones column of ``X`` like any
+    other) and ``b2 = 0``. With ``free_bias=True`` the last column of ``X`` is the ones column, the
+    last column of ``W1`` (the first-layer biases) and the output bias ``b2`` are not penalised:
+    ``weight_decay = 0.5 * (||W1[:, :-1]||_F^2 + ||w2||^2)``.
+    """
 
     W1: np.ndarray
     w2: np.ndarray
+    b2: float = 0.0
+    free_bias: bool = False
 
     def __post_init__(self) -> None:
         W1 = np.atleast_2d(np.asarray(self.W1, dtype=np.float64))
         w2 = np.asarray(self.w2, dtype=np.float64).reshape(-1)
         if W1.shape[0] != w2.shape[0]:
             raise ValueError(f"W1 has {W1.shape[0]} neurons (rows) but w2 has {w2.shape[0]} entries")
+        if self.b2 != 0 and not self.free_bias:
+            raise ValueError("an output bias b2 is only part of the model with free_bias=True")
         object.__setattr__(self, "W1", W1)
         object.__setattr__(self, "w2", w2)
+        object.__setattr__(self, "b2", float(self.b2))
 
     @property
     def width(self) -> int:
@@ -59,12 +70,16 @@ class TwoLayerNet:
         return np.maximum(X @ self.W1.T, 0.0)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """``(X W1^T)_+ w2``, shape ``(n,)``."""
-        return self.hidden(X) @ self.w2
+        """``(X W1^T)_+ w2 + b2``, shape ``(n,)``."""
+        return self.hidden(X) @ self.w2 + self.b2
+
+    def penalized_W1(self) -> np.ndarray:
+        """The penalised part of ``W1``: all of it, or all but the bias column when ``free_bias``."""
+        return self.W1[:, :-1] if self.free_bias else self.W1
 
     def weight_decay(self) -> float:
-        """``0.5 * (||W1||_F^2 + ||w2||^2)``."""
-        return 0.5 * float(np.sum(self.W1**2) + np.sum(self.w2**2))
+        """``0.5 * (||W1||_F^2 + ||w2||^2)`` (bias column of ``W1`` and ``b2`` excluded when ``free_bias``)."""
+        return 0.5 * float(np.sum(self.penalized_W1() ** 2) + np.sum(self.w2**2))
 
 
 @dataclass(frozen=True)
@@ -80,9 +95,7 @@ class GatedNet:
         return np.sum((X @ self.G >= 0) * (X @ self.U.T), axis=1)
 
 
-def nonconvex_objective(
-    X: np.ndarray, y: np.ndarray, net: TwoLayerNet, beta: float, loss: Loss = "squared"
-) -> float:
+def nonconvex_objective(X: np.ndarray, y: np.ndarray, net: TwoLayerNet, beta: float, loss: Loss = "squared") -> float:
     """``l(f(X), y) + (beta/2) * (||W1||_F^2 + ||w2||^2)``, the weight-decay training objective."""
     X, y = check_X_y(X, y)
     beta = check_beta(beta)
@@ -96,10 +109,16 @@ def relu_network(result: ConvexResult) -> TwoLayerNet:
         raise ValueError(f"relu_network needs a ReLU solution; got kind={result.kind!r}, use gated_network")
     blocks = np.concatenate([result.V, result.W])
     signs = np.concatenate([np.ones(len(result.V)), -np.ones(len(result.W))])
-    norms = np.linalg.norm(blocks, axis=1)
+    norms = np.linalg.norm(blocks[:, :-1] if result.free_bias else blocks, axis=1)
     keep = norms > 0
     scale = np.sqrt(norms[keep])
-    return TwoLayerNet(W1=blocks[keep] / scale[:, None], w2=signs[keep] * scale)
+    b2 = 0.0
+    if result.free_bias:
+        # A block with only a bias entry is a constant neuron: (b)_+ on its active samples. It is active on
+        # every sample (the cone forces D = all ones when the bias is positive), so it is an output bias.
+        const = ~keep & np.any(blocks != 0, axis=1)
+        b2 = float(np.sum(signs[const] * np.maximum(blocks[const, -1], 0.0)))
+    return TwoLayerNet(W1=blocks[keep] / scale[:, None], w2=signs[keep] * scale, b2=b2, free_bias=result.free_bias)
 
 
 def gated_network(result: ConvexResult, gates: np.ndarray | None = None) -> GatedNet:
@@ -108,14 +127,18 @@ def gated_network(result: ConvexResult, gates: np.ndarray | None = None) -> Gate
         raise ValueError(f"gated_network needs a gated-ReLU solution; got kind={result.kind!r}")
     G = result.gates if gates is None else np.asarray(gates, dtype=float)
     if G is None:
-        raise ValueError(
-            "the gates are unknown: pass gates=G from sample_gates(X, n_patterns) or solve with gates=G"
-        )
+        raise ValueError("the gates are unknown: pass gates=G from sample_gates(X, n_patterns) or solve with gates=G")
     return GatedNet(G=G, U=result.V)
+
+
+def _require_penalized_bias(net: TwoLayerNet, what: str) -> None:
+    if net.free_bias:
+        raise ValueError(f"{what} is defined for networks whose every weight is penalised (free_bias=False)")
 
 
 def balance(net: TwoLayerNet) -> TwoLayerNet:
     """Rescale each neuron to ``||w1_j|| = |w2_j|``: same predictions, minimal weight decay."""
+    _require_penalized_bias(net, "balance")
     norms = np.linalg.norm(net.W1, axis=1)
     c = norms * np.abs(net.w2)
     keep = c > 0
@@ -133,6 +156,7 @@ def prune_neurons(X: np.ndarray, net: TwoLayerNet, *, rtol: float = 1e-10) -> Tw
     weight decay of the result is ``beta * sum_j c_j``, never more than that of ``net``.
     """
     X = check_X(X)
+    _require_penalized_bias(net, "prune_neurons")
     net = balance(net)
     norms = np.linalg.norm(net.W1, axis=1)
     U = net.W1 / norms[:, None]
@@ -157,4 +181,3 @@ def prune_neurons(X: np.ndarray, net: TwoLayerNet, *, rtol: float = 1e-10) -> Tw
         c, U, s, Z = c[keep], U[keep], s[keep], Z[:, keep]
     root = np.sqrt(c)
     return TwoLayerNet(W1=U * root[:, None], w2=s * root)
-

@@ -45,7 +45,8 @@ def _run(args: argparse.Namespace, project: Project) -> int:
 
 def _status(args: argparse.Namespace, project: Project) -> int:
     statuses = {slug: latest_status(project, slug, args.profile) for slug in project.chapters}
-    print(status_table(status for status in statuses.values() if status is not None))
+    if any(statuses.values()):
+        print(status_table(status for status in statuses.values() if status is not None))
     not_run = [slug for slug, status in statuses.items() if status is None]
     if not_run:
         print(f"not run with the {args.profile} profile: {', '.join(not_run)}")

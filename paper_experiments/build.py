@@ -56,17 +56,16 @@ def stage_book(project: Project, profile: str) -> dict[str, str]:
     if (root / "book" / "_static").is_dir():
         shutil.copytree(root / "book" / "_static", stage / "book" / "_static")
 
-    pages, statuses = {}, []
-    for slug, chapter in project.chapters.items():
-        status = latest_status(project, slug, profile)
+    latest = {slug: latest_status(project, slug, profile) for slug in project.chapters}
+    for slug, status in latest.items():
+        chapter = project.chapters[slug]
         if status is not None and status.ok:
-            notebook = _staged_notebook(project, chapter, status)
-            nbformat.write(notebook, stage / "book" / f"{slug}.ipynb")
+            nbformat.write(_staged_notebook(project, chapter, status), stage / "book" / f"{slug}.ipynb")
         else:
             page = _failure_page(project, chapter, status, profile, stage)
             (stage / "book" / f"{slug}.md").write_text(page, encoding="utf-8")
-        pages[slug] = "not run" if status is None else "ok" if status.ok else "failed"
-        statuses += [status] if status is not None else []
+    pages = {slug: "not run" if s is None else "ok" if s.ok else "failed" for slug, s in latest.items()}
+    statuses = [status for status in latest.values() if status is not None]
 
     (stage / "book" / "claims.md").write_text(claims_page(collect_claims(project, profile), profile), "utf-8")
     not_run = [slug for slug, kind in pages.items() if kind == "not run"]
@@ -86,7 +85,7 @@ def build_book(project: Project, profile: str) -> BookBuild:
 
 
 def _tags(cell: nbformat.NotebookNode) -> list[str]:
-    return cell.setdefault("metadata", {}).setdefault("tags", [])
+    return cell.get("metadata", {}).get("tags", [])
 
 
 def _staged_notebook(project: Project, chapter: Chapter, status: ChapterStatus) -> nbformat.NotebookNode:
@@ -111,7 +110,7 @@ def _staged_notebook(project: Project, chapter: Chapter, status: ChapterStatus) 
         executed.cells = cells
     for cell in executed.cells:
         if INJECTED_TAG in _tags(cell) and "hide-input" not in _tags(cell):
-            _tags(cell).append("hide-input")
+            cell.metadata["tags"] = [*_tags(cell), "hide-input"]
     return executed
 
 

@@ -223,7 +223,7 @@ def run_chapters(
     sha = git_sha(project.root)
     statuses: dict[str, ChapterStatus] = {}
     with tqdm(total=len(selected), desc="chapters", unit="chapter", file=sys.stderr, disable=None) as bar:
-        if jobs == 1:
+        if jobs == 1 or len(selected) == 1:
             for slug in selected:
                 bar.set_postfix_str(slug)
                 statuses[slug] = run_chapter(project, slug, profile, force, sha)
@@ -246,23 +246,27 @@ def run_chapter(project: Project, slug: str, profile: str, force: bool, sha: str
     chapter = project.chapter(slug)
     key = cache_key(project, chapter, profile)
     chapter_dir = project.results_dir / slug
-    ok_dir = chapter_dir / f"{profile}-{key[:16]}"
+    ok_dir = chapter_dir / _folder_name(profile, key, ok=True)
     chapter_dir.mkdir(parents=True, exist_ok=True)
     with _locked(chapter_dir):
         for stale in chapter_dir.glob(".tmp-*"):
             shutil.rmtree(stale)
         cached = read_status(ok_dir)
-        if cached is not None and cached.ok and not force:
+        if cached is not None and cached.ok and cached.key == key and not force:
             cached.cached = True
             _point_latest(chapter_dir, profile, cached)
             return cached
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=chapter_dir))
         status = _execute(project, chapter, profile, key, tmp, sha)
-        status.folder = ok_dir.name if status.ok else f"failed-{ok_dir.name}"
         atomic_write_text(tmp / STATUS_FILE, status.to_json())
         _replace_dir(tmp, chapter_dir / status.folder)
         _point_latest(chapter_dir, profile, status)
     return status
+
+
+def _folder_name(profile: str, key: str, ok: bool) -> str:
+    """``<profile>-<key[:16]>`` for an ok result, ``failed-<profile>-<key[:16]>`` otherwise."""
+    return f"{profile}-{key[:16]}" if ok else f"failed-{profile}-{key[:16]}"
 
 
 @contextlib.contextmanager
@@ -313,7 +317,7 @@ def _excerpt(text: str) -> str:
 def _execute(
     project: Project, chapter: Chapter, profile: str, key: str, out: Path, sha: str | None
 ) -> ChapterStatus:
-    """Execute the notebook into ``out`` and verify what it produced."""
+    """Execute the notebook into ``out`` and verify what it produced; name the folder it will become."""
     clock = _CellClock(chapter.cell_timeout_s[profile], chapter.timeout_s[profile])
     start = time.monotonic()
     error = None
@@ -347,7 +351,7 @@ def _execute(
         profile=profile,
         key=key,
         ok=not problems,
-        folder="",
+        folder=_folder_name(profile, key, ok=not problems),
         wall_s=round(wall_s, 2),
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
         git_sha=sha,

@@ -1,94 +1,14 @@
-"""Fake repositories and chapters for the runner tests: tiny notebooks that use the real results/plotting."""
+"""Fixtures of the runner tests (helpers live in ``fake_chapters.py``)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
-
-from paper_experiments.registry import Chapter, Claim
-from paper_experiments.runner import Project
-
-REPO = Path(__file__).resolve().parents[2]
-FAKE_BIB = "@misc{fakepaper,\n  author = {Doe, Jane},\n  title = {A Fake Paper},\n  year = {2024}\n}\n"
-
-IMPORTS = """\
-import time
-
-import matplotlib.pyplot as plt
-
-from cvxnn_core.plotting import save_figure, style
-from cvxnn_core.results import Recorder"""
-
-BODY = """\
-time.sleep(sleep_s)
-if fail:
-    raise ValueError("asked to fail")
-rec = Recorder(output_dir)
-rec.number("n", n)
-rec.claim("{slug}.positive", "n is positive", value, ">", 0)
-if extra_claim:
-    rec.claim("{slug}.extra", "not declared", 1, ">", 0)
-with style():
-    fig, ax = plt.subplots()
-    ax.plot(range(n))
-save_figure(fig, output_dir, "fig_line")"""
-
-
-def write_notebook(root: Path, slug: str, body: str = BODY) -> Path:
-    """``book/<slug>.ipynb``: a cited title, a parameters cell, imports, and ``body``."""
-    params = nbformat.v4.new_code_cell(
-        f'n = 3\nvalue = 1.0\nsleep_s = 0.0\nfail = False\nextra_claim = False\noutput_dir = "_build/results/{slug}/default"'
-    )
-    params.metadata["tags"] = ["parameters"]
-    notebook = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_markdown_cell(f"# Fake {slug}\n\nReproduces {{cite}}`fakepaper`: `{slug}.positive`."),
-            params,
-            nbformat.v4.new_code_cell(IMPORTS),
-            nbformat.v4.new_code_cell(body.format(slug=slug)),
-        ],
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-    )
-    path = root / "book" / f"{slug}.ipynb"
-    nbformat.write(notebook, path)
-    return path
-
-
-def fake_chapter(slug: str, figures: tuple[str, ...] = ("fig_line",), **smoke: object) -> Chapter:
-    """A registry entry for the notebook of :func:`write_notebook`; ``smoke`` overrides parameters."""
-    return Chapter(
-        slug=slug,
-        title=f"Fake {slug}",
-        citation="fakepaper",
-        figures=figures,
-        claims=(Claim(f"{slug}.positive", "n is positive"),),
-        full={"n": 3, "value": 1.0, "sleep_s": 0.0, "fail": False, "extra_claim": False,
-              "output_dir": f"_build/results/{slug}/default"},
-        smoke=dict(smoke),
-        timeout_s={"smoke": 120, "full": 120},
-        cell_timeout_s={"smoke": 120, "full": 120},
-    )
+from fake_chapters import make_fake_root
 
 
 @pytest.fixture
 def fake_root(tmp_path: Path) -> Path:
-    """A repository with a copy of the real ``results``/``plotting`` modules as its core, pins and a bib file."""
-    root = tmp_path / "repo"
-    (root / "book").mkdir(parents=True)
-    (root / "cvxnn_core").mkdir()
-    for name in ("results.py", "plotting.py"):
-        shutil.copy2(REPO / "cvxnn_core" / name, root / "cvxnn_core" / name)
-    (root / "cvxnn_core" / "__init__.py").write_text('"""Fake core."""\n')
-    shutil.copy2(REPO / "pyproject.toml", root / "pyproject.toml")
-    (root / "book" / "references.bib").write_text(FAKE_BIB)
-    return root
-
-
-def make_project(root: Path, *chapters: Chapter) -> Project:
-    """A project over ``root`` with ``chapters``, writing each chapter's notebook."""
-    for chapter in chapters:
-        write_notebook(root, chapter.slug)
-    return Project(root=root, chapters={chapter.slug: chapter for chapter in chapters})
+    """A fake repository: a copy of the real core and pins, and a bib file (see ``make_fake_root``)."""
+    return make_fake_root(tmp_path)

@@ -1,0 +1,34 @@
+"""Every registered chapter runs with the smoke parameters, passes its claims, and the book builds.
+
+Results and HTML go to a temporary folder, never to the repository's ``_build``. Each chapter's
+wall-clock budget (``Chapter.timeout_s["smoke"]``) is enforced by the runner as a timeout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paper_experiments.build import build_book
+from paper_experiments.registry import CHAPTERS
+from paper_experiments.runner import Project, failure_reason, run_chapters
+
+pytestmark = pytest.mark.notebooks
+
+
+def test_every_chapter_runs_with_smoke_parameters_and_the_book_builds(tmp_path: Path) -> None:
+    project = Project(output_root=tmp_path)
+    statuses = run_chapters(None, "smoke", project=project)
+    for status in statuses:
+        assert status.ok, f"{status.slug}: {failure_reason(status)}"
+        assert status.claims_passed == status.claims_total == len(CHAPTERS[status.slug].claims)
+        assert status.missing_figures == []
+
+    book = build_book(project, "smoke")
+    assert book.ok, "jupyter-book build -W failed; see the captured output"
+    html = tmp_path / "_build" / "html"
+    assert book.index == html / "index.html" and book.index.is_file()
+    assert all((html / f"{chapter.notebook.removesuffix('.ipynb')}.html").is_file() for chapter in CHAPTERS.values())
+    claims = (html / "book" / "claims.html").read_text(encoding="utf-8")
+    assert [c for chapter in CHAPTERS.values() for c in chapter.claim_ids if c not in claims] == []

@@ -1,0 +1,71 @@
+"""The registry is well-formed, and its validation catches the mistakes it is meant to catch."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+from fake_chapters import fake_chapter, write_notebook
+
+from paper_experiments import ConfigError
+from paper_experiments.registry import CHAPTERS, PROFILES, Claim, validate_registry
+
+
+def test_registry_is_valid() -> None:
+    validate_registry()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS.values(), ids=list(CHAPTERS))
+def test_profiles_are_complete_parameter_sets(chapter) -> None:
+    for profile in PROFILES:
+        assert chapter.params(profile).keys() == chapter.full.keys()
+    assert chapter.params("smoke") == {**chapter.full, **chapter.smoke}
+    assert chapter.params("full") == dict(chapter.full)
+
+
+def test_valid_synthetic_registry_passes(fake_root: Path) -> None:
+    write_notebook(fake_root, "alpha")
+    validate_registry({"alpha": fake_chapter("alpha", n=2)}, fake_root)
+
+
+MISTAKES = {
+    "mistyped claim id": (
+        {"claims": (Claim("alhpa.positive", "n is positive"),)},
+        "claim id 'alhpa.positive' must look like 'alpha.<name>'",
+    ),
+    "duplicate claim id": (
+        {"claims": (Claim("alpha.positive", "a"), Claim("alpha.positive", "b"))},
+        "duplicate claim id 'alpha.positive'",
+    ),
+    "duplicate figure id": ({"figures": ("fig_line", "fig_line")}, "duplicate figure id 'fig_line'"),
+    "bad figure id": ({"figures": ("line",)}, "bad figure id 'line'"),
+    "missing bib key": ({"citation": "nobody2099"}, "citation key 'nobody2099' is not in book/references.bib"),
+    "smoke key not in full": ({"smoke": {"n_typo": 2}}, "smoke parameters ['n_typo'] are not in the full set"),
+    "non-literal parameter": ({"full": {"n": (1, 2), "output_dir": "x"}}, "parameter 'n' = (1, 2) is not"),
+    "missing notebook": ({"slug": "beta"}, "beta: notebook book/beta.ipynb does not exist"),
+    "slug with a number": ({"slug": "alpha2"}, "slug 'alpha2' is not a snake_case topic name"),
+    "missing time budget": ({"timeout_s": {"full": 10}}, "timeout_s needs a positive limit for each of smoke, full"),
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=list(MISTAKES))
+def test_validation_catches(mistake: str, fake_root: Path) -> None:
+    write_notebook(fake_root, "alpha")
+    changes, message = MISTAKES[mistake]
+    chapter = dataclasses.replace(fake_chapter("alpha"), **changes)
+    with pytest.raises(ConfigError, match="invalid registry: .*" + re.escape(message)):
+        validate_registry({chapter.slug: chapter}, fake_root)
+
+
+def test_registry_key_must_equal_slug(fake_root: Path) -> None:
+    write_notebook(fake_root, "alpha")
+    with pytest.raises(ConfigError, match="registry key 'beta' differs from the slug 'alpha'"):
+        validate_registry({"beta": fake_chapter("alpha")}, fake_root)
+
+
+def test_unknown_profile_is_a_config_error() -> None:
+    chapter = next(iter(CHAPTERS.values()))
+    with pytest.raises(ConfigError, match="unknown profile 'medium'; choose one of smoke, full"):
+        chapter.params("medium")

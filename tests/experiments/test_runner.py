@@ -1,0 +1,176 @@
+"""Runner mechanics on fake chapters in a temporary repository: cache keys, reuse, isolation, atomicity."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from fake_chapters import REPO, fake_chapter, make_project, write_notebook
+
+from paper_experiments.__main__ import main
+from paper_experiments.runner import ChapterStatus, Project, cache_key, latest_status, result_dir, run_chapters
+
+
+def assert_complete(project: Project, status: ChapterStatus) -> None:
+    """An ok result folder: executed notebook, numbers, figures, status, and the latest pointer to it."""
+    folder = result_dir(project, status)
+    assert status.ok and folder.name == f"smoke-{status.key[:16]}"
+    assert {p.name for p in folder.iterdir()} >= {
+        f"{status.slug}.ipynb", "numbers.json", "status.json", "fig_line.png", "fig_line.svg"
+    }
+    numbers = json.loads((folder / "numbers.json").read_text())
+    assert numbers["claims"][f"{status.slug}.positive"]["passed"] is True
+    assert latest_status(project, status.slug, "smoke") == dataclasses.replace(status, cached=False)
+
+
+def test_cache_key_follows_code_params_core_and_pins(fake_root: Path) -> None:
+    chapter = fake_chapter("alpha")
+    project = make_project(fake_root, chapter)
+    key = cache_key(project, chapter, "smoke")
+    path = fake_root / chapter.notebook
+
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[3].outputs = [nbformat.v4.new_output("stream", text="hello")]
+    notebook.cells[3].execution_count = 7
+    notebook.cells[3].metadata["collapsed"] = True
+    notebook.metadata["papermill"] = {"duration": 1.0}
+    notebook.cells[0].source += "\n\nMore prose."
+    nbformat.write(notebook, path)
+    assert cache_key(project, chapter, "smoke") == key, "outputs, metadata and markdown do not enter the key"
+
+    keys = [key]
+    path.write_text(path.read_text().replace("range(n)", "range(n + 1)"))
+    keys.append(cache_key(project, chapter, "smoke"))
+    keys.append(cache_key(project, dataclasses.replace(chapter, smoke={"n": 4}), "smoke"))
+    core = fake_root / "cvxnn_core"
+    (core / "extra.py").write_text("x = 1\n")
+    keys.append(cache_key(project, chapter, "smoke"))
+    (core / "book.mplstyle").write_text("lines.linewidth: 2\n")
+    keys.append(cache_key(project, chapter, "smoke"))
+    pyproject = fake_root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("numpy==", "numpy>="))
+    keys.append(cache_key(project, chapter, "smoke"))
+    assert len(set(keys)) == len(keys), "code, parameters, core modules, core style and pins all enter the key"
+    (core / "notes.txt").write_text("not code")
+    assert cache_key(project, chapter, "smoke") == keys[-1]
+
+
+def test_second_run_is_cached_and_only_edited_or_forced_chapters_rerun(fake_root: Path) -> None:
+    project = make_project(fake_root, fake_chapter("alpha"), fake_chapter("beta"))
+    first = run_chapters(None, "smoke", project=project)
+    assert [s.label for s in first] == ["ok", "ok"]
+    for status in first:
+        assert_complete(project, status)
+
+    assert [s.label for s in run_chapters(None, "smoke", project=project)] == ["cached", "cached"]
+
+    notebook = fake_root / "book" / "alpha.ipynb"
+    notebook.write_text(notebook.read_text().replace("range(n)", "range(2 * n)"))
+    edited = run_chapters(None, "smoke", project=project)
+    assert [s.label for s in edited] == ["ok", "cached"]
+    assert edited[0].key != first[0].key
+    assert_complete(project, edited[0])
+
+    forced = run_chapters(["beta"], "smoke", force=True, project=project)
+    assert [s.label for s in forced] == ["ok"]
+    assert forced[0].folder == first[1].folder
+    assert not list((project.results_dir / "beta").glob(".tmp-*"))
+
+
+def test_failing_chapter_reports_its_cell_and_leaves_others_intact(fake_root: Path, capsys) -> None:
+    project = make_project(fake_root, fake_chapter("alpha"), fake_chapter("beta", fail=True))
+    assert main(["run", "--profile", "smoke"], project) == 1
+    alpha = latest_status(project, "alpha", "smoke")
+    assert_complete(project, alpha)
+    alpha_files = {p.name: p.stat().st_mtime_ns for p in result_dir(project, alpha).iterdir()}
+
+    assert main(["run", "--profile", "smoke"], project) == 1  # alpha cached, beta re-executed
+    beta = latest_status(project, "beta", "smoke")
+    assert not beta.ok and beta.folder == f"failed-smoke-{beta.key[:16]}"
+    assert beta.error["ename"] == "ValueError" and beta.error["evalue"] == "asked to fail"
+    assert beta.error["cell_index"] == 4  # markdown, parameters, injected parameters, imports, body
+    assert 'raise ValueError("asked to fail")' in beta.error["source"]
+    assert [p.name for p in (project.results_dir / "beta").iterdir() if p.is_dir()] == [beta.folder]
+    assert {p.name: p.stat().st_mtime_ns for p in result_dir(project, alpha).iterdir()} == alpha_files
+
+    out, err = capsys.readouterr()
+    assert "| alpha   | smoke   | cached |" in out and "FAILED beta: cell 4 raised ValueError: asked to fail" in err
+    assert main(["status", "--profile", "smoke"], project) == 0
+    assert "failed" in capsys.readouterr().out
+
+
+def test_missing_figure_failed_claim_undeclared_claim_and_timeout_fail_the_chapter(fake_root: Path) -> None:
+    checked = fake_chapter("alpha", figures=("fig_line", "fig_missing"), value=-1.0, extra_claim=True)
+    slow = dataclasses.replace(fake_chapter("beta", sleep_s=60), timeout_s={"smoke": 8, "full": 8})
+    project = make_project(fake_root, checked, slow)
+    alpha, beta = run_chapters(None, "smoke", jobs=2, project=project)
+    assert not alpha.ok and alpha.error is None
+    assert alpha.missing_figures == ["fig_missing.png", "fig_missing.svg"]
+    assert alpha.problems == [
+        "missing figure fig_missing.png",
+        "missing figure fig_missing.svg",
+        "claim alpha.positive failed: -1.0 > 0.0",
+        "undeclared claim alpha.extra (declare it in the registry)",
+    ]
+    assert alpha.claims_passed == 0 and alpha.claims_total == 1
+    assert not beta.ok and beta.error["ename"] == "TimeoutError" and beta.error["cell_index"] == 4
+    assert beta.wall_s < 30
+
+
+def test_killed_run_keeps_finished_chapters_and_leaves_only_tmp(fake_root: Path, tmp_path: Path) -> None:
+    fast, slow = fake_chapter("alpha"), fake_chapter("beta", sleep_s=120)
+    project = make_project(fake_root, fast, slow)
+    (tmp_path / "project.pkl").write_bytes(pickle.dumps(project))
+    driver = (
+        "import pickle, sys; from paper_experiments.runner import run_chapters; "
+        "run_chapters(None, 'smoke', project=pickle.loads(open(sys.argv[1], 'rb').read()))"
+    )
+    runner = subprocess.Popen([sys.executable, "-c", driver, str(tmp_path / "project.pkl")], cwd=REPO)
+    beta_dir = project.results_dir / "beta"
+    try:
+        deadline = time.monotonic() + 120
+        while not list(beta_dir.glob(".tmp-*/beta.ipynb")):  # beta is executing (sleeping)
+            assert runner.poll() is None and time.monotonic() < deadline, "runner ended before beta started"
+            time.sleep(0.2)
+        time.sleep(1.0)
+    finally:
+        runner.kill()
+        runner.wait()
+
+    assert_complete(project, latest_status(project, "alpha", "smoke"))
+    assert [p.name for p in beta_dir.iterdir() if not p.name.startswith(".")] == []
+
+    quick = make_project(fake_root, fast, dataclasses.replace(slow, smoke={}))
+    (beta,) = run_chapters(["beta"], "smoke", project=quick)
+    assert beta.ok and not list(beta_dir.glob(".tmp-*"))
+
+
+def test_cli_user_errors_are_one_line(fake_root: Path, capsys) -> None:
+    project = make_project(fake_root, fake_chapter("alpha"))
+    assert main(["run", "--chapter", "nope"], project) == 2
+    assert capsys.readouterr().err == "error: unknown chapter 'nope'; known chapters: alpha\n"
+    (fake_root / "book" / "alpha.ipynb").unlink()
+    assert main(["run"], project) == 2
+    assert capsys.readouterr().err == "error: invalid registry: alpha: notebook book/alpha.ipynb does not exist\n"
+    write_notebook(fake_root, "alpha")
+    assert main(["run", "--jobs", "3"], project) == 2
+    assert "--jobs must be between 1 and 2" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--profile", "medium"], project)
+    assert exit_info.value.code == 2
+    assert main(["list"], project) == 0
+    assert "alpha.positive: n is positive" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["list", "run", "status", "claims", "build"])
+def test_every_command_has_help(command: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0 and "usage:" in capsys.readouterr().out
