@@ -129,3 +129,188 @@ def two_dimensional(
     else:
         raise ValueError(f"kind must be 'moons', 'circles' or 'spiral', got {kind!r}")
     return np.asarray(X, dtype=float), np.where(labels == 1, 1.0, -1.0)
+
+
+def load_digits_subset(
+    classes: tuple[int, ...] | list[int],
+    n_per_class: int,
+    *,
+    positive: tuple[int, ...] | list[int],
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A balanced subset of scikit-learn's 8x8 digits, pixels scaled to ``[0, 1]``, with ``+-1`` labels.
+
+    Draws ``n_per_class`` images of each digit in ``classes`` (seeded, without replacement) and returns
+    ``X`` ``(n, 64)`` (pixel values / 16, no intercept column), the digit of each image ``labels`` ``(n,)`` and
+    ``y = +1`` for digits in ``positive``, ``-1`` otherwise. Rows are grouped by class in the order of ``classes``.
+    """
+    from sklearn import datasets as skd
+
+    n_per_class, seed = check_positive_int(n_per_class, "n_per_class"), check_seed(seed)
+    classes = [int(c) for c in classes]
+    positive = [int(c) for c in positive]
+    if len(set(classes)) != len(classes) or not set(classes) <= set(range(10)) or len(classes) < 2:
+        raise ValueError(f"classes must be at least two distinct digits in 0..9, got {classes}")
+    if not set(positive) < set(classes) or not positive:
+        raise ValueError(
+            f"positive must be a non-empty proper subset of classes {classes} (both labels must occur), got {positive}"
+        )
+    X_all, digits = skd.load_digits(return_X_y=True)
+    rng = np.random.default_rng(seed)
+    idx = []
+    for c in classes:
+        pool = np.flatnonzero(digits == c)
+        if n_per_class > pool.size:
+            raise ValueError(f"n_per_class = {n_per_class} exceeds the {pool.size} images of digit {c}")
+        idx.append(np.sort(rng.choice(pool, n_per_class, replace=False)))
+    idx = np.concatenate(idx)
+    labels = digits[idx]
+    return X_all[idx] / 16.0, labels, np.where(np.isin(labels, positive), 1.0, -1.0)
+
+
+PLANTED_FILTERS = ("vertical", "horizontal", "diagonal", "anti_diagonal")
+
+
+def planted_filters(patch_size: int, names: tuple[str, ...] | list[str] = ("vertical", "horizontal")) -> np.ndarray:
+    """Unit-norm ``patch_size x patch_size`` line detectors, shape ``(len(names), p, p)``.
+
+    Each filter is the indicator of its line (the middle column, the middle row, the diagonal or the
+    anti-diagonal) minus its mean, scaled to unit Frobenius norm.
+    """
+    p = check_positive_int(patch_size, "patch_size")
+    if p < 2:
+        raise ValueError(f"patch_size must be at least 2 for a line detector, got {p}")
+    out = []
+    for name in names:
+        line = np.zeros((p, p))
+        if name == "vertical":
+            line[:, p // 2] = 1.0
+        elif name == "horizontal":
+            line[p // 2, :] = 1.0
+        elif name == "diagonal":
+            line[np.arange(p), np.arange(p)] = 1.0
+        elif name == "anti_diagonal":
+            line[np.arange(p), p - 1 - np.arange(p)] = 1.0
+        else:
+            raise ValueError(f"filter names must be among {PLANTED_FILTERS}, got {name!r}")
+        f = line - line.mean()
+        out.append(f / np.linalg.norm(f))
+    return np.stack(out)
+
+
+def planted_filter_images(
+    n: int,
+    *,
+    size: int = 8,
+    patch_size: int = 3,
+    stride: int = 1,
+    names: tuple[str, ...] | list[str] = ("vertical", "horizontal"),
+    noise: float = 0.05,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gaussian images with targets from a two-layer CNN teacher whose filters are planted line detectors.
+
+    ``images`` ``(n, size, size)`` have i.i.d. ``N(0, 1)`` pixels; with the planted filters ``u_j``
+    (:func:`planted_filters`, unit norm) and alternating output weights ``a_j = +1, -1, +1, ...``,
+    ``y = sum_j a_j * mean_k (x_k^T u_j)_+ + noise * eps`` over the ``K`` patches of size ``patch_size`` taken with
+    ``stride`` (global average pooling). Returns ``images``, ``y`` ``(n,)`` and the filters ``(m, p, p)``.
+    """
+    n, size = check_positive_int(n, "n"), check_positive_int(size, "size")
+    stride = check_positive_int(stride, "stride")
+    rng = np.random.default_rng(check_seed(seed))
+    filters = planted_filters(patch_size, names)
+    p = filters.shape[1]
+    if p > size:
+        raise ValueError(f"patch_size = {p} is larger than the image size {size}")
+    images = rng.standard_normal((n, size, size))
+    windows = np.lib.stride_tricks.sliding_window_view(images, (p, p), axis=(1, 2))[:, ::stride, ::stride]
+    patches = windows.reshape(n, -1, p * p)
+    a = np.where(np.arange(len(filters)) % 2 == 0, 1.0, -1.0)
+    y = np.maximum(patches @ filters.reshape(len(filters), -1).T, 0.0).mean(axis=1) @ a
+    return images, y + noise * rng.standard_normal(n), filters
+
+
+def whitened_linear_regression(
+    n: int,
+    singular_values: list[float] | np.ndarray,
+    *,
+    d: int | None = None,
+    c: int | None = None,
+    noise: float = 0.1,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whitened inputs and multi-output targets whose cross-covariance ``X^T Y`` has prescribed singular values.
+
+    ``X`` ``(n, d)`` has orthonormal columns (``X^T X = I_d``) and ``Y = X U diag(s) V^T + noise * P_perp E``
+    ``(n, c)`` with random orthonormal ``U`` ``(d, k)``, ``V`` ``(c, k)`` (``k = len(singular_values)``; ``d`` and ``c``
+    default to ``k``) and Gaussian noise ``E`` projected off the column space of ``X``. Hence ``X^T Y = U diag(s) V^T``
+    exactly: the non-zero singular values of ``X^T Y`` are ``s``. Needs ``n >= d >= k`` and ``c >= k``.
+    """
+    s = np.sort(np.asarray(singular_values, dtype=np.float64).reshape(-1))[::-1]
+    n = check_positive_int(n, "n")
+    k = s.size
+    if k == 0 or not np.all(np.isfinite(s)) or s[-1] < 0:
+        raise ValueError(f"singular_values must be a non-empty list of finite numbers >= 0, got {singular_values!r}")
+    d = k if d is None else check_positive_int(d, "d")
+    c = k if c is None else check_positive_int(c, "c")
+    if not (n >= d >= k and c >= k):
+        raise ValueError(f"need n >= d >= k and c >= k for k = {k} singular values, got n = {n}, d = {d}, c = {c}")
+    rng = np.random.default_rng(check_seed(seed))
+    X = np.linalg.qr(rng.standard_normal((n, d)))[0]
+    U = np.linalg.qr(rng.standard_normal((d, k)))[0]
+    V = np.linalg.qr(rng.standard_normal((c, k)))[0]
+    E = rng.standard_normal((n, c))
+    Y = X @ (U * s) @ V.T + noise * (E - X @ (X.T @ E))
+    return X, Y
+
+
+def load_digits_balanced(n_per_class: int, *, n_classes: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A class-balanced subsample of scikit-learn's 8x8 digits (the UCI optdigits test part), standardised.
+
+    Returns ``X`` ``(n_classes * n_per_class, 64)`` (each pixel standardised over the subsample; constant pixels
+    left at 0) and integer labels ``(n,)`` in ``0..n_classes-1``, the first ``n_classes`` digits. Every class has
+    at least 174 images, so ``n_per_class <= 174``.
+    """
+    from sklearn import datasets as skd
+
+    n_per_class = check_positive_int(n_per_class, "n_per_class")
+    n_classes = check_positive_int(n_classes, "n_classes")
+    if not 2 <= n_classes <= 10:
+        raise ValueError(f"n_classes must be between 2 and 10, got {n_classes}")
+    X, labels = skd.load_digits(return_X_y=True)
+    rng = np.random.default_rng(check_seed(seed))
+    idx = []
+    for k in range(n_classes):
+        members = np.flatnonzero(labels == k)
+        if n_per_class > members.size:
+            raise ValueError(f"n_per_class must be <= {members.size} (images of digit {k}), got {n_per_class}")
+        idx.append(rng.permutation(members)[:n_per_class])
+    idx = np.concatenate(idx)
+    X, labels = X[idx].astype(np.float64), labels[idx].astype(np.int64)
+    std = X.std(axis=0)
+    std[std == 0] = 1.0
+    return (X - X.mean(axis=0)) / std, labels
+
+
+def spectral_teacher_signals(
+    n: int, d: int, *, n_frequencies: int = 2, noise: float = 0.1, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gaussian signals ``X`` ``(n, d)`` and targets ``y = X g + noise * eps`` of a linear model with a sparse spectrum.
+
+    ``g`` (returned, ``(d,)``) is real with ``n_frequencies`` non-zero DFT frequencies in ``1 .. d//2 - 1`` (each with
+    its conjugate partner), drawn without replacement, with complex amplitudes ``N(0, 1) + i N(0, 1)`` scaled by
+    ``sqrt(d)``: the target of a linear circular CNN whose DFT-domain solution is sparse.
+    """
+    n, d = check_positive_int(n, "n"), check_positive_int(d, "d")
+    n_frequencies = check_positive_int(n_frequencies, "n_frequencies")
+    if d < 4 or n_frequencies > d // 2 - 1:
+        raise ValueError(f"need d >= 4 and n_frequencies <= d // 2 - 1 = {d // 2 - 1}, got d = {d}, {n_frequencies}")
+    rng = np.random.default_rng(check_seed(seed))
+    freqs = rng.choice(np.arange(1, d // 2), n_frequencies, replace=False)
+    spectrum = np.zeros(d, dtype=complex)
+    amp = (rng.standard_normal(n_frequencies) + 1j * rng.standard_normal(n_frequencies)) * np.sqrt(d)
+    spectrum[freqs] = amp
+    spectrum[d - freqs] = np.conj(amp)
+    g = np.real(np.fft.ifft(spectrum))
+    X = rng.standard_normal((n, d))
+    return X, X @ g + noise * rng.standard_normal(n), g

@@ -84,15 +84,27 @@ def cone_projection(X: np.ndarray, pattern: np.ndarray, v: np.ndarray) -> np.nda
     """Euclidean projection of ``v`` onto the cone ``K = {u : (2D - I) X u >= 0}`` of one pattern.
 
     With ``A = (2D - I) X``, Moreau's decomposition gives ``Pi_K(v) = v + A^T mu*`` where
-    ``mu* = argmin_{mu >= 0} ||A^T mu + v||`` (non-negative least squares, solved exactly).
+    ``mu* = argmin_{mu >= 0} ||A^T mu + v||`` (non-negative least squares). scipy's ``nnls`` is tried
+    first; when its answer fails the KKT conditions (``mu >= 0``, ``A r >= 0``, ``mu_j (A r)_j = 0`` with
+    ``r = A^T mu + v``, to a relative ``1e-9``) the bounded-variable solver ``lsq_linear(method="bvls")``
+    is used instead (scipy 1.17's ``nnls`` occasionally stops early).
     """
-    from scipy.optimize import nnls
+    from scipy.optimize import lsq_linear, nnls
 
-    At = ((2.0 * pattern - 1.0)[:, None] * X).T
     if not np.any(v):
         return np.zeros_like(v)
+    At = ((2.0 * pattern - 1.0)[:, None] * X).T
     mu, _ = nnls(At, -v, maxiter=50 * At.shape[1])
+    if not _nnls_optimal(At, v, mu):
+        mu = lsq_linear(At, -v, bounds=(0.0, np.inf), method="bvls", tol=1e-14).x
     return v + At @ mu
+
+
+def _nnls_optimal(At: np.ndarray, v: np.ndarray, mu: np.ndarray, rtol: float = 1e-9) -> bool:
+    """KKT check of ``mu = argmin_{mu >= 0} ||At mu + v||``: gradient ``At^T r`` is >= 0 and 0 on the support."""
+    grad = At.T @ (At @ mu + v)
+    scale = rtol * np.linalg.norm(At, axis=0) * max(np.linalg.norm(v), 1e-300)
+    return bool(np.all(grad >= -scale) and np.all(np.abs(grad[mu > 0]) <= scale[mu > 0]))
 
 
 def max_pattern_count(n: int, r: int) -> int:
@@ -174,6 +186,9 @@ def _chambers(Z: np.ndarray) -> np.ndarray:
     return D
 
 
+MAX_ENUMERATED_PATTERNS = 1_000_000
+
+
 def enumerate_patterns(X: np.ndarray) -> np.ndarray:
     """Every activation pattern of the hyperplane arrangement of the rows of ``X``.
 
@@ -184,4 +199,11 @@ def enumerate_patterns(X: np.ndarray) -> np.ndarray:
     refused with a ``ValueError`` when the enumeration would be too large.
     """
     X = check_X(X)
+    n, r = X.shape[0], int(np.linalg.matrix_rank(X))
+    bound = max_pattern_count(n, r)
+    if bound > MAX_ENUMERATED_PATTERNS:
+        raise ValueError(
+            f"the arrangement of X (n = {n}, rank {r}) may have up to {bound:.3g} patterns (limit "
+            f"{MAX_ENUMERATED_PATTERNS}); use sample_patterns(X, n_patterns) instead, or reduce n or the rank of X"
+        )
     return unique_patterns(_chambers(X))

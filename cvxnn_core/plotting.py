@@ -116,3 +116,89 @@ def objective_vs_epoch(
     axes[0][-1].legend(loc="upper right", fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def decision_region_grid(
+    grid: pd.DataFrame,
+    points: pd.DataFrame,
+    *,
+    row: str = "dataset",
+    col: str = "model",
+    clip: float = 1.5,
+    panel_size: float = 1.9,
+) -> matplotlib.figure.Figure:
+    """Decision regions of several models on several 2-D data sets, one panel per (``row``, ``col``) pair.
+
+    ``grid`` has columns ``row``, ``col``, ``x1``, ``x2`` and ``score``: each panel's model evaluated on a
+    regular grid (:func:`cvxnn_core.interpretation.decision_grid`). ``points`` has columns ``row``, ``x1``,
+    ``x2`` and ``label`` (``+-1``): the training data, drawn on every panel of their row. The shading is the
+    score clipped to ``[-clip, clip]`` (red positive, blue negative), the black line the decision boundary
+    ``score = 0``. Rows and columns keep their order of first appearance.
+    """
+    import numpy as np
+
+    rows = list(dict.fromkeys(grid[row]))
+    cols = list(dict.fromkeys(grid[col]))
+    fig, axes = plt.subplots(
+        len(rows), len(cols), figsize=(panel_size * len(cols), panel_size * len(rows)), squeeze=False
+    )
+    for i, r in enumerate(rows):
+        pts = points[points[row] == r]
+        for j, c in enumerate(cols):
+            ax = axes[i][j]
+            sub = grid[(grid[row] == r) & (grid[col] == c)]
+            S = sub.pivot_table(index="x2", columns="x1", values="score")
+            xx, yy = np.meshgrid(S.columns.to_numpy(), S.index.to_numpy())
+            vals = np.clip(S.to_numpy(), -clip, clip)
+            ax.contourf(xx, yy, vals, levels=np.linspace(-clip, clip, 13), cmap="RdBu_r", alpha=0.55)
+            if vals.min() < 0 < vals.max():
+                ax.contour(xx, yy, S.to_numpy(), levels=[0.0], colors="black", linewidths=1.0)
+            for label, marker, colour in ((1.0, "o", "#b2182b"), (-1.0, "s", "#2166ac")):
+                sel = pts[pts["label"] == label]
+                ax.scatter(sel["x1"], sel["x2"], s=9, marker=marker, c=colour, edgecolors="white", linewidths=0.4)
+            ax.set(xticks=[], yticks=[])
+            ax.grid(False)
+            if i == 0:
+                ax.set_title(str(c), fontsize="x-small")
+            if j == 0:
+                ax.set_ylabel(str(r), fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def image_rows(
+    rows: dict[str, list[tuple[str, object]]], *, shape: tuple[int, int] = (8, 8), panel_size: float = 1.15
+) -> matplotlib.figure.Figure:
+    """Rows of small images (e.g. 8x8 digits): ``rows`` maps a row label to ``(title, flat image)`` pairs.
+
+    Images with negative entries (weights) use a diverging map symmetric about 0 (red positive, blue
+    negative); non-negative images (class means) use grey levels.
+    """
+    import numpy as np
+
+    ncols = max(len(v) for v in rows.values())
+    fig, axes = plt.subplots(
+        len(rows), ncols, figsize=(panel_size * ncols + 1.2, panel_size * len(rows) + 0.2), squeeze=False
+    )
+    for i, (label, items) in enumerate(rows.items()):
+        for j in range(ncols):
+            ax = axes[i][j]
+            ax.set(xticks=[], yticks=[])
+            ax.grid(False)
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if j >= len(items):
+                ax.axis("off")
+                continue
+            title, image = items[j]
+            img = np.asarray(image, dtype=float).reshape(shape)
+            if img.min() < 0:
+                vmax = float(np.abs(img).max()) or 1.0
+                ax.imshow(img, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+            else:
+                ax.imshow(img, cmap="gray_r")
+            ax.set_title(title, fontsize="x-small")
+            if j == 0:
+                ax.set_ylabel(label, fontsize="small")
+    fig.tight_layout()
+    return fig

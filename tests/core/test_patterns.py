@@ -206,3 +206,26 @@ def test_sampling_raises_when_every_gate_leaves_all_samples_inactive():
     seed = next(s for s in range(100) if np.random.default_rng(s).standard_normal((1, 1))[0, 0] < 0)
     with pytest.raises(ValueError, match="inactive"):
         sample_patterns(X, 1, seed=seed)
+
+
+def test_enumerate_refuses_independent_rows_with_exponentially_many_patterns():
+    # n independent rows have 2^n - 1 non-empty patterns: refused by the size bound, never allocated.
+    X = np.random.default_rng(0).standard_normal((40, 65))
+    with pytest.raises(ValueError, match="sample_patterns"):
+        enumerate_patterns(X)
+
+
+def test_cone_projection_is_the_exact_projection_where_nnls_stops_early():
+    # Whitened 6 x 10 data where scipy 1.17's nnls alone returns a non-optimal multiplier.
+    from cvxnn_core.patterns import cone_projection
+
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((10, 6)))
+    X = Q.T
+    for pattern in enumerate_patterns(X).T[:20]:
+        v = rng.standard_normal(10)
+        p = cone_projection(X, pattern, v)
+        A = (2.0 * pattern - 1.0)[:, None] * X
+        assert np.all(A @ p >= -1e-10), "projection must lie in the cone"
+        # Moreau: v - p is in the polar cone and orthogonal to p.
+        assert abs((v - p) @ p) <= 1e-9 * max(1.0, np.linalg.norm(v) ** 2)

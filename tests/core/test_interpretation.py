@@ -1,0 +1,166 @@
+"""Interpretation helpers: extreme-point ratios at a convex optimum, NNLS cosines, decision grids.
+
+* At the optimum over the complete arrangement every neuron attains the dual constraint:
+  ``s_j lambda^T (X u_j)_+ = max_{||u||<=1} |lambda^T (X u)_+|`` (ratio 1 to 1e-6).
+* ``cone_cosine`` agrees with a cvxpy NNLS and with hand-made cases.
+* ``class_mean_similarity`` is 1 for neurons that are signed class-mean combinations and small for
+  random directions.
+"""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+
+from cvxnn_core.interpretation import (
+    class_mean_similarity,
+    cone_cosine,
+    decision_grid,
+    neuron_support_ratios,
+    rectified_ellipsoid,
+)
+from cvxnn_core.patterns import enumerate_patterns
+from cvxnn_core.programs import solve_relu
+from cvxnn_core.recovery import TwoLayerNet, relu_network
+
+RATIO_TOL = 1e-6  # |ratio - 1| for neurons carrying a non-negligible share of the weight
+MIN_SHARE = 1e-4  # interior-point solutions keep ~1e-6 weight on non-optimal blocks; they are not neurons
+
+
+@pytest.mark.parametrize(("n", "seed"), [(2, 0), (2, 1), (3, 0), (3, 4), (4, 2)])
+def test_optimal_neurons_attain_the_support_function(n, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3))
+    y = rng.standard_normal(n)
+    D = enumerate_patterns(X)
+    res = solve_relu(X, y, 0.1, D)
+    net = relu_network(res)
+    ratios = neuron_support_ratios(X, net, res.dual, D)
+    share = np.linalg.norm(net.W1, axis=1) * np.abs(net.w2)
+    share = share / share.sum()
+    big = share >= MIN_SHARE
+    assert big.any()
+    assert np.max(np.abs(ratios[big] - 1.0)) <= RATIO_TOL
+    # no neuron, optimal or not, can exceed the support function
+    assert np.all(ratios <= 1.0 + RATIO_TOL)
+
+
+def test_support_ratio_of_a_non_optimal_network_is_below_one():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 3))
+    y = rng.standard_normal(3)
+    D = enumerate_patterns(X)
+    res = solve_relu(X, y, 0.1, D)
+    other = TwoLayerNet(W1=rng.standard_normal((4, 3)), w2=rng.standard_normal(4))
+    ratios = neuron_support_ratios(X, other, res.dual, D)
+    assert np.all(ratios < 1.0 - 1e-3)
+
+
+def test_rectified_ellipsoid_points_are_rectified_images_of_unit_vectors():
+    X = np.array([[1.0, 0.3], [-0.4, 1.2]])
+    U, Q = rectified_ellipsoid(X, 360)
+    assert U.shape == (360, 2) and Q.shape == (360, 2)
+    assert np.allclose(np.linalg.norm(U, axis=1), 1.0)
+    assert np.allclose(Q, np.maximum(U @ X.T, 0.0))
+    U3, Q3 = rectified_ellipsoid(np.ones((2, 3)), 50, seed=1)
+    assert np.allclose(np.linalg.norm(U3, axis=1), 1.0) and Q3.shape == (50, 2)
+
+
+def test_sampled_boundary_support_approaches_exact_support():
+    """max over sampled unit u of |lambda^T (X u)_+| tends to the exact support (cone_support)."""
+    from cvxnn_core.certificates import cone_support
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((2, 2))
+    lam = rng.standard_normal(2)
+    _, Q = rectified_ellipsoid(X, 20000)
+    sampled = np.max(np.abs(Q @ lam))
+    exact = cone_support(X, enumerate_patterns(X), lam).max()
+    assert sampled <= exact * (1 + 1e-12)
+    assert sampled >= exact * (1 - 1e-6)
+
+
+def _cvxpy_nnls_cosine(w, M):
+    a = cp.Variable(M.shape[1], nonneg=True)
+    cp.Problem(cp.Minimize(cp.sum_squares(M @ a - w))).solve(solver="CLARABEL")
+    fit = M @ a.value
+    return float(w @ fit / (np.linalg.norm(w) * np.linalg.norm(fit)))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cone_cosine_matches_cvxpy_nnls(seed):
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((12, 3))
+    w = M @ np.array([1.0, -0.5, 0.3]) + 0.3 * rng.standard_normal(12)
+    assert np.isclose(cone_cosine(w, M), _cvxpy_nnls_cosine(w, M), atol=1e-6)
+
+
+def test_cone_cosine_hand_cases():
+    M = np.eye(3)[:, :2]
+    assert np.isclose(cone_cosine(np.array([1.0, 2.0, 0.0]), M), 1.0)
+    assert np.isclose(cone_cosine(np.array([1.0, 0.0, 1.0]), M), 1 / np.sqrt(2))
+    assert cone_cosine(np.array([-1.0, -1.0, 0.0]), M) == 0.0  # opposite to the cone
+    with pytest.raises(ValueError, match="zero vector"):
+        cone_cosine(np.zeros(3), M)
+    with pytest.raises(ValueError, match="shape"):
+        cone_cosine(np.ones(4), M)
+
+
+def _toy_classes(seed=0):
+    rng = np.random.default_rng(seed)
+    protos = rng.standard_normal((3, 20))
+    labels = np.repeat([0, 1, 2], 10)
+    X = protos[labels] + 0.05 * rng.standard_normal((30, 20))
+    y = np.where(labels == 0, 1.0, -1.0)
+    return X, labels, y
+
+
+def test_class_mean_similarity_is_one_for_signed_mean_combinations():
+    X, labels, y = _toy_classes()
+    means = np.stack([X[labels == c].mean(0) for c in range(3)])
+    # positive neuron: + mean of class 0 (y=+1) - mean of class 1 (y=-1); negative neuron: + mean of class 2
+    W1 = np.stack([2.0 * means[0] - 0.5 * means[1], 0.7 * means[2]])
+    w2 = np.array([1.5, -0.3])
+    sim = class_mean_similarity(W1, w2, X, labels, y)
+    assert np.allclose(sim.per_neuron, 1.0, atol=1e-9)
+    assert np.isclose(sim.mean, 1.0, atol=1e-9)
+    assert np.allclose(sim.weights, np.linalg.norm(W1, axis=1) * np.abs(w2))
+    assert np.array_equal(sim.class_signs, [1.0, -1.0, -1.0])
+    # flipping the output sign of the first neuron makes it a *negative* combination: no longer explained
+    flipped = class_mean_similarity(W1, -w2, X, labels, y)
+    assert flipped.per_neuron[0] < 0.5
+
+
+def test_class_mean_similarity_is_small_for_random_directions():
+    X, labels, y = _toy_classes(1)
+    rng = np.random.default_rng(2)
+    W1 = rng.standard_normal((400, 20))
+    w2 = np.where(rng.random(400) < 0.5, 1.0, -1.0)
+    assert class_mean_similarity(W1, w2, X, labels, y).mean < 0.5
+
+
+def test_class_mean_similarity_bad_input():
+    X, labels, y = _toy_classes()
+    W1 = np.ones((2, 20))
+    with pytest.raises(ValueError, match="intercept"):
+        class_mean_similarity(np.ones((2, 21)), np.ones(2), X, labels, y)
+    with pytest.raises(ValueError, match="constant within each class"):
+        class_mean_similarity(W1, np.ones(2), X, labels, np.where(np.arange(30) % 2 == 0, 1.0, -1.0))
+    with pytest.raises(ValueError, match="w2 has"):
+        class_mean_similarity(W1, np.ones(3), X, labels, y)
+    with pytest.raises(ValueError, match="nothing to compare"):
+        class_mean_similarity(W1, np.zeros(2), X, labels, y)
+
+
+def test_decision_grid_covers_the_data_in_row_major_order():
+    Z = np.array([[0.0, 0.0], [1.0, 2.0], [0.5, -1.0]])
+    xx, yy, pts = decision_grid(Z, resolution=7, margin=0.1)
+    assert xx.shape == yy.shape == (7, 7) and pts.shape == (49, 2)
+    assert np.isclose(xx.min(), -0.1) and np.isclose(xx.max(), 1.1)
+    assert np.isclose(yy.min(), -1.3) and np.isclose(yy.max(), 2.3)
+    assert np.allclose(pts[:, 0].reshape(xx.shape), xx) and np.allclose(pts[:, 1].reshape(yy.shape), yy)
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        decision_grid(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="margin"):
+        decision_grid(Z, margin=-1.0)
