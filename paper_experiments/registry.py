@@ -301,6 +301,77 @@ CHAPTERS: dict[str, Chapter] = {
             timeout_s={"smoke": 300, "full": 900},
             cell_timeout_s={"smoke": 180, "full": 600},
         ),
+        Chapter(
+            slug="ntk_vs_finite_width",
+            title="The NTK does not explain finite-width networks trained with weight decay",
+            citation="ergen2021convex",
+            figures=(
+                "fig_predictors_1d",
+                "fig_curvature",
+                "fig_distance_vs_width",
+                "fig_predictors_2d",
+            ),
+            claims=(
+                Claim(
+                    "ntk_vs_finite_width.convex_certified",
+                    "The convex optimum over the complete arrangement of the 1-D data is certified by a dual bound.",
+                ),
+                Claim(
+                    "ntk_vs_finite_width.ntk_smooth_vs_kinks",
+                    "The NTK predictor is curved almost everywhere: almost no grid interval has zero second difference.",
+                ),
+                Claim(
+                    "ntk_vs_finite_width.convex_piecewise_linear",
+                    "The convex-optimal network is linear except at a few kinks: almost every grid interval is flat.",
+                ),
+                Claim(
+                    "ntk_vs_finite_width.lazy_tracks_ntk",
+                    "At the largest width, lazily trained networks are several times closer to the NTK predictor "
+                    "than to the convex-optimal network.",
+                ),
+                Claim(
+                    "ntk_vs_finite_width.lazy_distance_decreases",
+                    "The distance of lazily trained networks to the NTK predictor decreases with width.",
+                ),
+                Claim(
+                    "ntk_vs_finite_width.rich_approaches_convex",
+                    "Networks trained from a small initialisation with weight decay reach the convex optimum "
+                    "within 1%.",
+                ),
+                Claim(
+                    "ntk_vs_finite_width.rich_not_below",
+                    "No rich-regime run ends below the certified convex optimum.",
+                ),
+                Claim(
+                    "ntk_vs_finite_width.rich_closer_to_convex",
+                    "The rich-regime networks are closer to the convex-optimal network than to the NTK predictor.",
+                ),
+            ),
+            full={
+                "seed": 4,
+                "n": 12,
+                "beta": 0.01,
+                "n_grid": 2001,
+                "widths": [128, 512, 2048, 8192],
+                "n_seeds": 3,
+                "lazy_steps": 4000,
+                "width": 64,
+                "init_scale": 0.1,
+                "lr_adam": 0.005,
+                "epochs": 3000,
+                "n_2d": 20,
+                "output_dir": "_build/results/ntk_vs_finite_width/default",
+            },
+            smoke={
+                "widths": [512, 8192],
+                "n_seeds": 2,
+                "n_grid": 1001,
+                "lazy_steps": 3000,
+                "epochs": 2000,
+            },
+            timeout_s={"smoke": 300, "full": 900},
+            cell_timeout_s={"smoke": 240, "full": 600},
+        ),
     ]
 }
 
