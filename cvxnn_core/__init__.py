@@ -31,9 +31,15 @@ Submodules are imported on demand: ``import cvxnn_core`` loads neither cvxpy nor
 __version__ = "0.1.0"
 
 __all__ = [
+    "batchnorm",
     "certificates",
+    "closed_form",
+    "cutting_plane",
     "datasets",
+    "deep",
     "estimators",
+    "interpretation",
+    "kernels",
     "nonconvex",
     "patterns",
     "plotting",

@@ -59,7 +59,8 @@ class TrainResult:
         return float(self.history[-1])
 
 
-def _torch_loss(f: torch.Tensor, y: torch.Tensor, loss: Loss) -> torch.Tensor:
+def torch_loss(f: torch.Tensor, y: torch.Tensor, loss: Loss) -> torch.Tensor:
+    """The loss of :mod:`cvxnn_core.losses` on torch tensors (sums over samples)."""
     if loss == "squared":
         return 0.5 * torch.sum((f - y) ** 2)
     if loss == "hinge":
@@ -71,8 +72,8 @@ def _objective(X, y, W1, w2, b2, beta, loss, scale=1.0):
     """Weight-decay objective; ``b2`` is ``None`` unless the bias is free (then ``W1[:, -1]`` is unpenalised)."""
     f = torch.relu(X @ W1.T) @ w2
     if b2 is None:
-        return scale * _torch_loss(f, y, loss) + 0.5 * beta * (torch.sum(W1**2) + torch.sum(w2**2))
-    return scale * _torch_loss(f + b2, y, loss) + 0.5 * beta * (torch.sum(W1[:, :-1] ** 2) + torch.sum(w2**2))
+        return scale * torch_loss(f, y, loss) + 0.5 * beta * (torch.sum(W1**2) + torch.sum(w2**2))
+    return scale * torch_loss(f + b2, y, loss) + 0.5 * beta * (torch.sum(W1[:, :-1] ** 2) + torch.sum(w2**2))
 
 
 def train_two_layer(
