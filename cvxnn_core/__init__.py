@@ -33,6 +33,7 @@ __version__ = "0.1.0"
 __all__ = [
     "batchnorm",
     "certificates",
+    "cnn",
     "closed_form",
     "cutting_plane",
     "datasets",
