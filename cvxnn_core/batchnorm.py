@@ -80,6 +80,7 @@ from cvxnn_core._validation import (
     check_X_y,
 )
 from cvxnn_core.losses import Loss, loss_value
+from cvxnn_core.nonconvex import TrainResult
 from cvxnn_core.recovery import TwoLayerNet
 
 Optimizer = Literal["adam", "sgd"]
@@ -531,24 +532,11 @@ def bn_objective_and_gradient(
 
 
 @dataclass(frozen=True)
-class BatchNormTrainResult:
-    """Outcome of :func:`train_batchnorm`: ``net`` (numpy weights and BN statistics), ``history`` (objective after
-    each step, ``(epochs,)``), ``initial_objective``, ``train_time`` (s), ``optimizer``, ``lr``, ``seed``,
-    ``backend``."""
+class BatchNormTrainResult(TrainResult):
+    """:class:`cvxnn_core.nonconvex.TrainResult` of :func:`train_batchnorm` (``net`` is a :class:`BatchNormNet`,
+    ``history`` holds the objective after each step), plus the ``backend`` that trained it."""
 
-    net: BatchNormNet
-    history: np.ndarray
-    initial_objective: float
-    train_time: float
-    optimizer: str
-    lr: float
-    seed: int
-    backend: str
-
-    @property
-    def objective(self) -> float:
-        """Final objective."""
-        return float(self.history[-1])
+    backend: str = "numpy"
 
 
 def train_batchnorm(

@@ -57,7 +57,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -74,6 +74,9 @@ from cvxnn_core._validation import (
 )
 from cvxnn_core.losses import Loss, loss_value
 from cvxnn_core.patterns import enumerate_patterns, sample_patterns
+
+if TYPE_CHECKING:
+    from cvxnn_core.nonconvex import TrainResult
 
 Pooling = Literal["average", "sum"]
 POOLINGS = ("average", "sum")
@@ -485,25 +488,6 @@ def cnn_objective(patches: np.ndarray, y: np.ndarray, net: TwoLayerCNN, beta: fl
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CNNTrainResult:
-    """Outcome of :func:`train_cnn`: ``net``, ``history`` (full objective after each epoch), ``initial_objective``,
-    ``train_time`` (s), ``optimizer``, ``lr``, ``seed``."""
-
-    net: TwoLayerCNN
-    history: np.ndarray
-    initial_objective: float
-    train_time: float
-    optimizer: str
-    lr: float
-    seed: int
-
-    @property
-    def objective(self) -> float:
-        """Final full-batch objective."""
-        return float(self.history[-1])
-
-
 def _check_train_options(optimizer, lr, init_scale, momentum):
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
     if lr is not None and not (isinstance(lr, int | float) and lr > 0):
@@ -585,9 +569,11 @@ def _train_runs(P, y, runs, beta, *, optimizer, lr, epochs, batch, loss, pooling
     elapsed = (time.perf_counter() - start) / R
     if not np.all(np.isfinite(history)):
         raise FloatingPointError(f"{optimizer} diverged (objective became non-finite); lower lr (now {lr})")
+    from cvxnn_core.nonconvex import TrainResult
+
     Uf, wf = U.detach().numpy(), w2.detach().numpy()
     return [
-        CNNTrainResult(
+        TrainResult(
             TwoLayerCNN(Uf[r, :width].copy(), wf[r, :width].copy(), pooling),
             history[:, r].copy(),
             float(initial[r]),
@@ -629,7 +615,7 @@ def train_cnn(
     momentum: float = 0.0,
     threads: int | None = 1,
     progress: bool | None = None,
-) -> CNNTrainResult:
+) -> TrainResult:
     """Train the two-layer CNN of ``width`` filters on its weight-decay objective (float64, CPU).
 
     Same conventions as :func:`cvxnn_core.nonconvex.train_two_layer`: weight decay is part of the loss,
@@ -671,7 +657,7 @@ def train_cnn_sweep(
     momentum: float = 0.0,
     threads: int | None = 1,
     progress: bool | None = None,
-) -> list[CNNTrainResult]:
+) -> list[TrainResult]:
     """One CNN per (optimizer, width, seed), in that order; ``optimizers`` maps ``"adam"``/``"sgd"`` to a step size
     (``None``: the default). All runs of one optimizer are trained side by side in one stacked tensor (exactly the
     same as separate :func:`train_cnn` calls, much faster for small networks); ``train_time`` is the wall time per

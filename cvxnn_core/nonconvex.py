@@ -42,10 +42,11 @@ DEFAULT_LR = {"adam": 1e-2, "sgd": 1e-3}
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Outcome of :func:`train_two_layer`: ``net`` (numpy weights), ``history`` (objective after each
+    """Outcome of a training run: ``net`` (numpy weights: a ``TwoLayerNet`` for :func:`train_two_layer`, the
+    architecture's own class for the other trainers of the package), ``history`` (full objective after each
     epoch, ``(epochs,)``), ``initial_objective``, ``train_time`` (s), ``optimizer``, ``lr``, ``seed``."""
 
-    net: TwoLayerNet
+    net: Any
     history: np.ndarray
     initial_objective: float
     train_time: float
