@@ -47,4 +47,5 @@ __all__ = [
     "programs",
     "recovery",
     "results",
+    "vector_output",
 ]

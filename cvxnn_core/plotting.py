@@ -208,18 +208,22 @@ def add_reference_lines(
     fig: matplotlib.figure.Figure,
     values: dict[str, float],
     *,
-    styles: tuple[str, ...] = (":", "-.", (0, (5, 1, 1, 1))),  # type: ignore[assignment]
-    legend_loc: str = "upper right",
+    styles: tuple = (":", "-.", (0, (5, 1, 1, 1))),
+    legend_loc: str | None = None,
 ) -> matplotlib.figure.Figure:
     """Add labelled horizontal lines (e.g. relaxation values next to an optimum) to every panel of ``fig``.
 
     ``values`` maps a label to a level; line ``k`` uses ``styles[k % len(styles)]`` in grey shades. The
-    legend of the last panel is redrawn so that it lists the new lines too. Returns ``fig``.
+    legend of the last panel is redrawn so that it lists the new lines too: outside the panel on the right by
+    default, or inside at ``legend_loc`` (a matplotlib location such as ``"upper right"``). Returns ``fig``.
     """
     greys = ("0.25", "0.45", "0.6")
     for ax in fig.axes:
         for k, (label, value) in enumerate(values.items()):
             ax.axhline(value, color=greys[k % len(greys)], ls=styles[k % len(styles)], lw=1.3, label=label)
     if fig.axes:
-        fig.axes[-1].legend(loc=legend_loc, fontsize="small")
+        if legend_loc is None:
+            fig.axes[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+        else:
+            fig.axes[-1].legend(loc=legend_loc, fontsize="small")
     return fig
