@@ -57,27 +57,27 @@ def claims_table(rows: list[ClaimRow]) -> str:
 
 
 def claims_page(rows: list[ClaimRow], profile: str) -> str:
-    """The book's Claims page (MyST markdown): one table for all chapters."""
-    table = markdown_table(
-        ["chapter", "paper", "claim", "statement", "measured", "requirement", "status"],
-        [
-            [
-                f"{{doc}}`{row.chapter.slug}`",
-                f"{{cite}}`{row.chapter.citation}`",
-                f"`{row.claim.id}`",
-                row.claim.statement,
-                *row.cells(),
-            ]
-            for row in rows
-        ],
-    )
+    """The book's Claims page (MyST markdown): one section per chapter, one table row per claim."""
+    sections = []
+    for slug in dict.fromkeys(row.chapter.slug for row in rows):
+        chapter_rows = [row for row in rows if row.chapter.slug == slug]
+        chapter = chapter_rows[0].chapter
+        table = markdown_table(
+            ["claim", "measured", "requirement", "status"],
+            [[f"{row.claim.statement} `{row.claim.id}`", *row.cells()] for row in chapter_rows],
+        )
+        held = sum(row.passed for row in chapter_rows)
+        sections.append(
+            f"## {chapter.title}\n\nChapter {{doc}}`{slug}`, reproducing {{cite}}`{chapter.citation}`: "
+            f"{held} of {len(chapter_rows)} claims hold.\n\n{table}\n"
+        )
     passed = sum(row.passed for row in rows)
+    body = "\n".join(sections)
     return f"""# Claims
 
 Each claim is measured by its chapter, recorded in the chapter's `numbers.json` and checked by
 `python -m paper_experiments` after the chapter runs. This build uses the **{profile}** parameter set
-(`smoke`: small sizes that run in CI; `full`: the sizes of the paper). ✓ means the measured value
-meets the requirement. {passed} of {len(rows)} claims hold.
+(`smoke`: small sizes that run in CI; `full`: each chapter's default sizes, as large as a 2-core CPU
+allows). ✓ means the measured value meets the requirement. **{passed} of {len(rows)} claims hold.**
 
-{table}
-"""
+{body}"""
