@@ -308,12 +308,11 @@ def ramp_lasso(
     Raises:
         SolverError: the solver did not reach an optimal status.
     """
-    import warnings
 
     import cvxpy as cp
 
     from cvxnn_core.patterns import cone_projection
-    from cvxnn_core.programs import DEFAULT_SOLVER, SOLVER_OPTIONS, SolverError
+    from cvxnn_core.programs import DEFAULT_SOLVER, SOLVER_OPTIONS, SolverError, run_problem
 
     x = _one_dimensional_x(x)
     y = check_y(y, x.shape[0])
@@ -342,20 +341,7 @@ def ramp_lasso(
         penalty = penalty + cp.norm(V[0], 2) + cp.norm(V[1], 2)
         constraints = [X @ V[0] >= 0, X @ V[1] >= 0]
     problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(f - y) + beta * penalty), constraints)
-    try:
-        problem.solve(solver=name, **SOLVER_OPTIONS.get(name, {}))
-    except cp.error.SolverError as exc:
-        raise SolverError(
-            f"solver {name} failed on the ramp Lasso ({exc})", solver=name, status=problem.status
-        ) from exc
-    if problem.status == cp.OPTIMAL_INACCURATE:
-        warnings.warn(
-            f"solver {name} reports status 'optimal_inaccurate' on the ramp Lasso", RuntimeWarning, stacklevel=2
-        )
-    elif problem.status != cp.OPTIMAL:
-        raise SolverError(
-            f"solver {name} ended with status {problem.status!r} on the ramp Lasso", solver=name, status=problem.status
-        )
+    run_problem(problem, name, SOLVER_OPTIONS.get(name, {}), what=" on the ramp Lasso")
     c = np.asarray(coef.value, dtype=float)
     polished = False
     if free_bias:

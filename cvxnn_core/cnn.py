@@ -265,44 +265,11 @@ def _prepare_cnn(patches, y, beta, patterns, loss, pooling):
 
 
 def _solve_program(penalty, f, y: np.ndarray, loss: str, constraints: list, solver: str):
-    """``min l(z) + penalty`` s.t. ``z == f`` and ``constraints``; returns status, time and ``lambda = -grad l(z*)``.
+    """:func:`cvxnn_core.programs.solve_linked` with :data:`CNN_SOLVER_OPTIONS` (package defaults for logistic)."""
+    from cvxnn_core.programs import solve_linked
 
-    As :func:`cvxnn_core.programs.solve_relu` (named solver, status checked, :class:`SolverError` otherwise) with
-    :data:`CNN_SOLVER_OPTIONS`; ``optimal_inaccurate`` gives a ``RuntimeWarning``.
-    """
-    import warnings
-
-    import cvxpy as cp
-
-    from cvxnn_core.programs import SolverError, _loss_expr, _options
-
-    z = cp.Variable(y.shape[0])
-    link = z == f
-    problem = cp.Problem(cp.Minimize(_loss_expr(z, y, loss) + penalty), [link, *constraints])
     options = dict(CNN_SOLVER_OPTIONS[solver]) if solver in CNN_SOLVER_OPTIONS and loss != "logistic" else None
-    start = time.perf_counter()
-    try:
-        problem.solve(solver=solver, **(options if options is not None else _options(solver, loss)))
-    except cp.error.SolverError as exc:
-        raise SolverError(
-            f"solver {solver} failed ({exc}); try solver='SCS', fewer patterns or a larger beta",
-            solver=solver,
-            status=problem.status,
-        ) from exc
-    elapsed = time.perf_counter() - start
-    if problem.status == cp.OPTIMAL_INACCURATE:
-        warnings.warn(
-            f"solver {solver} reports status {problem.status!r}: the solution is less accurate than requested",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    elif problem.status != cp.OPTIMAL:
-        raise SolverError(
-            f"solver {solver} ended with status {problem.status!r}, not 'optimal'; try fewer patterns or rescaled data",
-            solver=solver,
-            status=problem.status,
-        )
-    return problem.status, elapsed, np.asarray(link.dual_value, dtype=float)
+    return solve_linked(penalty, f, y, loss, constraints, solver, options)
 
 
 def _distinct_cone_rows(Z: np.ndarray, patterns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

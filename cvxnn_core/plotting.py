@@ -227,3 +227,155 @@ def add_reference_lines(
         else:
             fig.axes[-1].legend(loc=legend_loc, fontsize="small")
     return fig
+
+
+def method_palette(methods: list[str]) -> dict[str, object]:
+    """One colour per method name (colorblind palette, then tab20), in the given order: pass the same mapping to
+    every figure of a page so that a method keeps its colour."""
+    colours = sns.color_palette("colorblind", 10) + sns.color_palette("tab20", 20)
+    return dict(zip(methods, colours, strict=False))
+
+
+def gap_vs_time(
+    traces: pd.DataFrame,
+    *,
+    col: str = "problem",
+    hue: str = "method",
+    levels: tuple[float, ...] = (1e-3, 1e-6),
+    floor: float = 1e-12,
+    panel_size: tuple[float, float] = (4.2, 3.4),
+    palette: dict[str, object] | None = None,
+) -> matplotlib.figure.Figure:
+    """Time-to-accuracy curves: relative objective gap against wall time, log-log, one panel per ``col``.
+
+    ``traces`` has columns ``time``, ``rel_gap`` (``(objective - best) / |best|``), ``col``, ``hue`` and optionally
+    ``run`` (one thin line per run, e.g. per seed). Gaps below ``floor`` (and negative ones: a non-convex run below
+    the restricted convex optimum) are drawn at ``floor``; a method with a single point (an interior-point
+    solver) is drawn as a marker. Dotted lines mark ``levels``. ``palette`` maps methods to colours (use one
+    palette for all figures of a page; default: the colorblind palette in order of appearance).
+    """
+    import numpy as np
+    from matplotlib.ticker import NullFormatter
+
+    panels = list(dict.fromkeys(traces[col]))
+    methods = list(dict.fromkeys(traces[hue]))
+    palette = palette or method_palette(methods)
+    markers = dict(zip(sorted(palette), "osD^vP*Xph<>", strict=False))
+    ncol = min(3, len(panels))
+    nrow = -(-len(panels) // ncol)
+    fig, axes = plt.subplots(
+        nrow, ncol, figsize=(panel_size[0] * ncol, panel_size[1] * nrow), squeeze=False, sharey=True
+    )
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        sub = traces[traces[col] == panel]
+        for method, part in sub.groupby(hue, sort=False):
+            runs = part.groupby(part["run"].fillna(0)) if "run" in part else [(0, part)]
+            for k, (_, run) in enumerate(runs):
+                gap = np.maximum(run["rel_gap"].to_numpy(dtype=float), floor)
+                t = run["time"].to_numpy(dtype=float)
+                label = method if k == 0 else None
+                if len(run) == 1:
+                    ax.plot(t, gap, ls="none", marker=markers[method], ms=7, color=palette[method], label=label)
+                else:
+                    ax.plot(
+                        t,
+                        gap,
+                        lw=1.3,
+                        alpha=0.85,
+                        color=palette[method],
+                        label=label,
+                        marker=markers[method],
+                        markevery=[len(t) - 1],
+                        ms=5,
+                    )
+        for level in levels:
+            ax.axhline(level, color="0.5", ls=":", lw=1)
+        ax.set(xscale="log", yscale="log", xlabel="wall time (s)", title=str(panel))
+        ax.title.set_fontsize("small")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    for ax in axes[:, 0]:
+        ax.set_ylabel("relative objective gap")
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    seen: dict[str, object] = {}  # label -> handle, over all panels
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.1 / nrow))
+    fig.legend(
+        list(seen.values()),
+        list(seen.keys()),
+        loc="upper center",
+        ncol=min(len(seen), 6),
+        bbox_to_anchor=(0.5, 1.0),
+        fontsize="small",
+    )
+    return fig
+
+
+def performance_profile_plot(
+    profile: pd.DataFrame,
+    *,
+    col: str = "accuracy",
+    hue: str = "method",
+    ncols: int = 2,
+    palette: dict[str, object] | None = None,
+) -> matplotlib.figure.Figure:
+    """Performance profiles (as in Mishkin et al. 2022, Fig. 4): proportion of problems solved against time.
+
+    ``profile`` has columns ``time``, ``fraction`` (in ``[0, 1]``), ``col`` (one panel each, e.g. the accuracy)
+    and ``hue``; drawn as step functions on a log time axis, ``ncols`` panels per row, one legend per row.
+    """
+    panels = list(dict.fromkeys(profile[col]))
+    palette = palette or method_palette(list(dict.fromkeys(profile[hue])))
+    ncols = min(ncols, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols + 1.6, 3.4 * nrows), squeeze=False, sharey=True)
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        sub = profile[profile[col] == panel]
+        for method, part in sub.groupby(hue, sort=False):
+            ax.step(part["time"], part["fraction"], where="post", color=palette[method], lw=1.6, label=method)
+        ax.set(xscale="log", ylim=(-0.03, 1.03), xlabel="wall time (s)", title=str(panel))
+        ax.title.set_fontsize("small")
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    for row in axes:
+        row[0].set_ylabel("proportion solved")
+        row[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def scaling_plot(
+    data: pd.DataFrame,
+    *,
+    x: str,
+    y: str = "wall_time",
+    hue: str = "method",
+    col: str | None = None,
+    failed: str = "failed",
+    palette: dict[str, object] | None = None,
+) -> matplotlib.figure.Figure:
+    """Log-log lines of ``y`` against ``x`` per ``hue`` (one panel per ``col``); rows with ``failed`` True (did not
+    finish within the cap) are drawn as open markers at their recorded time, a lower bound."""
+    from matplotlib.ticker import NullFormatter
+
+    panels = list(dict.fromkeys(data[col])) if col else [None]
+    palette = palette or method_palette(list(dict.fromkeys(data[hue])))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 3.6), squeeze=False, sharey=True)
+    for ax, panel in zip(axes[0], panels, strict=True):
+        sub = data if panel is None else data[data[col] == panel]
+        for method, part in sub.groupby(hue, sort=False):
+            part = part.sort_values(x)
+            done = part[~part[failed].astype(bool)] if failed in part else part
+            ax.plot(done[x], done[y], marker="o", color=palette[method], label=method)
+            if failed in part:
+                dnf = part[part[failed].astype(bool)]
+                ax.plot(dnf[x], dnf[y], ls="none", marker="o", mfc="white", color=palette[method])
+        ax.set(xscale="log", yscale="log", xlabel=x, ylabel=y.replace("_", " ") + (" (s)" if "time" in y else ""))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        if panel is not None:
+            ax.set_title(str(panel), fontsize="small")
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -17,14 +17,22 @@ Every solve names its solver (Clarabel by default), checks the solver's status a
 ``u_i`` and ``W`` is zero. Blocks with negligible norm are set to zero and every other ReLU block is
 projected exactly onto its cone; ``objective`` is then evaluated in numpy at the returned variables,
 so it is exactly the objective of what is returned.
+
+Fast first-order solvers (:mod:`cvxnn_core.solvers`, torch, CPU or GPU) are selected through the same
+functions: ``solve_gated_relu(..., solver="fista")`` (restarted FISTA) and ``solve_relu(..., solver="al")``
+(augmented Lagrangian with FISTA subproblems) or ``solve_relu(..., solver="active_set")`` (column and
+constraint generation with exact reduced solves; squared loss). They stop on a certified relative duality gap
+(``solver_options={"tol": 1e-6, ...}``, passed to the solver function) and return the same
+:class:`ConvexResult` with ``status="optimal"`` when the gap reached ``tol``.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -41,6 +49,11 @@ SOLVER_OPTIONS: dict[str, dict[str, float | int]] = {
 }
 # The exponential cone (logistic loss) does not reach 1e-10; Clarabel's defaults are used there.
 LOGISTIC_SOLVER_OPTIONS: dict[str, dict[str, float | int]] = {"CLARABEL": {"max_iter": 500}}
+# First-order solvers of cvxnn_core.solvers, by program: solver name -> function name.
+FAST_SOLVERS: dict[str, dict[str, str]] = {
+    "gated_relu": {"FISTA": "fista_gated"},
+    "relu": {"AL": "al_relu", "ACTIVE_SET": "active_set_relu"},
+}
 BLOCK_ZERO_TOL = 1e-8  # blocks with ||v_i|| <= tol * max_j ||v_j|| are set to zero
 
 
@@ -140,24 +153,21 @@ def _loss_expr(f, y: np.ndarray, loss: Loss):
     return cp.sum(cp.logistic(-cp.multiply(y, f)))
 
 
-def _solve(
-    objective_terms, f, y: np.ndarray, loss: Loss, constraints: list, solver: str
-) -> tuple[str, float, np.ndarray]:
-    """Solve ``min l(z) + penalty`` s.t. ``z == f`` and ``constraints``; return status, time and ``lambda``.
+def run_problem(problem, solver: str, options: Mapping[str, Any] | None = None, *, what: str = "") -> tuple[str, float]:
+    """Solve the cvxpy ``problem`` with the named ``solver`` and check the outcome; return ``(status, seconds)``.
 
-    The multiplier of ``z == f`` is the dual point ``lambda = -grad l(z*)``.
+    ``optimal`` passes, ``optimal_inaccurate`` gives a ``RuntimeWarning``; a solver exception or any other status
+    raises :class:`SolverError` naming the solver, the status and what to try. ``what`` (e.g. ``" on the ramp
+    Lasso"``) is inserted in the messages.
     """
     import cvxpy as cp
 
-    z = cp.Variable(y.shape[0])
-    link = z == f
-    problem = cp.Problem(cp.Minimize(_loss_expr(z, y, loss) + objective_terms), [link, *constraints])
     start = time.perf_counter()
     try:
-        problem.solve(solver=solver, **_options(solver, loss))
+        problem.solve(solver=solver, **dict(options or {}))
     except cp.error.SolverError as exc:
         raise SolverError(
-            f"solver {solver} failed ({exc}); try solver='SCS', fewer patterns or a larger beta",
+            f"solver {solver} failed{what} ({exc}); try solver='SCS', fewer patterns or a larger beta",
             solver=solver,
             status=problem.status,
         ) from exc
@@ -165,17 +175,40 @@ def _solve(
     status = problem.status
     if status == cp.OPTIMAL_INACCURATE:
         warnings.warn(
-            f"solver {solver} reports status {status!r}: the solution is less accurate than requested",
+            f"solver {solver} reports status {status!r}{what}: the solution is less accurate than requested",
             RuntimeWarning,
             stacklevel=3,
         )
     elif status != cp.OPTIMAL:
         raise SolverError(
-            f"solver {solver} ended with status {status!r}, not 'optimal'; "
+            f"solver {solver} ended with status {status!r}{what}, not 'optimal'; "
             "try solver='SCS', fewer patterns or rescaled X and y",
             solver=solver,
             status=status,
         )
+    return status, elapsed
+
+
+def solve_linked(
+    penalty,
+    f,
+    y: np.ndarray,
+    loss: Loss,
+    constraints: list,
+    solver: str,
+    options: Mapping[str, Any] | None = None,
+) -> tuple[str, float, np.ndarray]:
+    """Solve ``min l(z) + penalty`` s.t. ``z == f`` and ``constraints`` (cvxpy expressions); return the status,
+    the time and ``lambda``, the multiplier of ``z == f``, which is the dual point ``lambda = -grad l(z*)``.
+
+    ``options`` default to the package's tolerances for ``solver`` and ``loss``; see :func:`run_problem`.
+    """
+    import cvxpy as cp
+
+    z = cp.Variable(y.shape[0])
+    link = z == f
+    problem = cp.Problem(cp.Minimize(_loss_expr(z, y, loss) + penalty), [link, *constraints])
+    status, elapsed = run_problem(problem, solver, _options(solver, loss) if options is None else options)
     return status, elapsed, np.asarray(link.dual_value, dtype=float)
 
 
@@ -226,6 +259,7 @@ def solve_relu(
     loss: Loss = "squared",
     solver: str | None = None,
     free_bias: bool = False,
+    solver_options: Mapping[str, Any] | None = None,
 ) -> ConvexResult:
     r"""Solve the convex ReLU program over the given patterns.
 
@@ -238,17 +272,22 @@ def solve_relu(
         beta: weight-decay strength ``>= 0``.
         patterns: boolean ``(n, P)`` activation patterns (``sample_patterns`` or ``enumerate_patterns``).
         loss: ``"squared"``, ``"hinge"`` or ``"logistic"``.
-        solver: a cvxpy solver name; ``None`` means Clarabel.
+        solver: a cvxpy solver name; ``None`` means Clarabel. ``"al"`` and ``"active_set"`` select the
+            first-order solvers :func:`cvxnn_core.solvers.al_relu` and :func:`cvxnn_core.solvers.active_set_relu`.
         free_bias: the last column of ``X`` is the ones column and its weights (the first-layer biases)
             are not penalised: the norms become ``||v_i[:-1]||``; the all-ones pattern then also
             gives a free output bias (see :class:`cvxnn_core.recovery.TwoLayerNet`).
+        solver_options: keyword arguments of the first-order solver (``tol``, ``max_iters``, ``device``,
+            ``dtype``, ...); only with ``solver="al"`` or ``"active_set"``.
 
     Raises:
         SolverError: the solver is not installed or did not reach an optimal status.
     """
+    X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias)
+    if _fast_solver(solver, "relu", loss, free_bias, solver_options) is not None:
+        return _solve_fast(X, y, beta, patterns, loss, "relu", str(solver), None, solver_options)
     import cvxpy as cp
 
-    X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias)
     solver = _check_solver(solver)
     d, P = X.shape[1], patterns.shape[1]
     pen = slice(0, d - 1) if free_bias else slice(None)
@@ -259,7 +298,7 @@ def solve_relu(
     f = cp.sum(cp.multiply(Dm, X @ (V - W)), axis=1)
     penalty = cp.sum(cp.norm(V[pen, :], 2, axis=0)) + cp.sum(cp.norm(W[pen, :], 2, axis=0))
     cones = [cp.multiply(S, X @ V) >= 0, cp.multiply(S, X @ W) >= 0]
-    status, elapsed, dual = _solve(beta * penalty, f, y, loss, cones, solver)
+    status, elapsed, dual = solve_linked(beta * penalty, f, y, loss, cones, solver)
     Vh, Wh = (_project_blocks(X, patterns, B) for B in _zero_small_blocks(np.asarray(V.value).T, np.asarray(W.value).T))
     return ConvexResult(
         objective=convex_objective(X, y, patterns, Vh, Wh, beta, loss, free_bias),
@@ -287,25 +326,29 @@ def solve_gated_relu(
     solver: str | None = None,
     gates: np.ndarray | None = None,
     free_bias: bool = False,
+    solver_options: Mapping[str, Any] | None = None,
 ) -> ConvexResult:
     r"""Solve the gated-ReLU group lasso ``min l(sum_i D_i X u_i) + beta * sum_i ||u_i||_2``.
 
     Arguments as in :func:`solve_relu`; ``gates`` (``(d, P)``, from ``sample_gates``) are stored in the
-    result so that :func:`cvxnn_core.recovery.gated_network` can predict on new data.
+    result so that :func:`cvxnn_core.recovery.gated_network` can predict on new data. ``solver="fista"``
+    selects :func:`cvxnn_core.solvers.fista_gated` (options in ``solver_options``).
     """
-    import cvxpy as cp
-
     X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias)
     if gates is not None:
         gates = np.asarray(gates, dtype=float)
         if gates.shape != (X.shape[1], patterns.shape[1]):
             raise ValueError(f"gates must have shape (d, P) = {(X.shape[1], patterns.shape[1])}, got {gates.shape}")
+    if _fast_solver(solver, "gated_relu", loss, free_bias, solver_options) is not None:
+        return _solve_fast(X, y, beta, patterns, loss, "gated_relu", str(solver), gates, solver_options)
+    import cvxpy as cp
+
     solver = _check_solver(solver)
     d, P = X.shape[1], patterns.shape[1]
     U = cp.Variable((d, P))
     f = cp.sum(cp.multiply(patterns.astype(float), X @ U), axis=1)
     pen = slice(0, d - 1) if free_bias else slice(None)
-    status, elapsed, dual = _solve(beta * cp.sum(cp.norm(U[pen, :], 2, axis=0)), f, y, loss, [], solver)
+    status, elapsed, dual = solve_linked(beta * cp.sum(cp.norm(U[pen, :], 2, axis=0)), f, y, loss, [], solver)
     (Uh,) = _zero_small_blocks(np.asarray(U.value).T)
     Wz = np.zeros_like(Uh)
     return ConvexResult(
@@ -322,4 +365,72 @@ def solve_gated_relu(
         gates=gates,
         dual=dual,
         free_bias=free_bias,
+    )
+
+
+def _fast_solver(
+    solver: str | None, kind: Kind, loss: Loss, free_bias: bool, solver_options: Mapping[str, Any] | None
+) -> str | None:
+    """The first-order solver named by ``solver`` (``None`` for a cvxpy solver), after checking its options."""
+    name = None if solver is None else str(solver).upper()
+    every = {s for table in FAST_SOLVERS.values() for s in table}
+    if name not in every:
+        if solver_options:
+            raise ValueError(
+                f"solver_options apply to the first-order solvers {sorted(s.lower() for s in every)}, not to {solver!r}"
+            )
+        return None
+    if name not in FAST_SOLVERS[kind]:
+        raise ValueError(
+            f"solver={solver!r} does not solve the {kind} program; use one of "
+            f"{sorted(s.lower() for s in FAST_SOLVERS[kind])} or a cvxpy solver"
+        )
+    if free_bias:
+        raise ValueError(f"free_bias=True is not supported by solver={solver!r}; use a cvxpy solver (solver=None)")
+    allowed = ("squared",) if name == "ACTIVE_SET" else ("squared", "logistic")
+    if loss not in allowed:
+        raise ValueError(f"solver={solver!r} supports loss in {allowed}, got {loss!r}; use a cvxpy solver for it")
+    return name
+
+
+def _solve_fast(
+    X: np.ndarray,
+    y: np.ndarray,
+    beta: float,
+    patterns: np.ndarray,
+    loss: Loss,
+    kind: Kind,
+    solver: str,
+    gates: np.ndarray | None,
+    solver_options: Mapping[str, Any] | None,
+) -> ConvexResult:
+    """Run a first-order solver of :mod:`cvxnn_core.solvers` and wrap its answer as a :class:`ConvexResult`."""
+    from cvxnn_core import solvers as fast
+
+    name = solver.upper()
+    options = dict(solver_options or {})
+    if name != "ACTIVE_SET":
+        options["loss"] = loss
+    result = getattr(fast, FAST_SOLVERS[kind][name])(X, y, beta, patterns, **options)
+    status = "optimal" if result.converged else "optimal_inaccurate"
+    if not result.converged:
+        warnings.warn(
+            f"solver {name} stopped at relative duality gap {result.gap:.3g} (tol not reached); "
+            "raise max_iters or loosen tol in solver_options",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return ConvexResult(
+        objective=convex_objective(X, y, patterns, result.V, result.W, beta, loss),
+        V=result.V,
+        W=result.W,
+        patterns=patterns,
+        status=status,
+        solver=result.solver,
+        solve_time=result.solve_time,
+        beta=beta,
+        loss=loss,
+        kind=kind,
+        gates=gates,
+        dual=result.dual,
     )

@@ -76,7 +76,6 @@ is attained iff ``(F0 F0^T)^{1/2}`` is completely positive (:func:`soft_threshol
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -444,32 +443,9 @@ class VectorConvexResult:
 def _solve_problem(problem, solver: str) -> tuple[str, float]:
     import cvxpy as cp
 
-    from cvxnn_core.programs import SolverError
+    from cvxnn_core.programs import run_problem
 
-    start = time.perf_counter()
-    try:
-        problem.solve(solver=solver, canon_backend=cp.SCIPY_CANON_BACKEND, **SOLVER_OPTIONS.get(solver, {}))
-    except cp.error.SolverError as exc:
-        raise SolverError(
-            f"solver {solver} failed ({exc}); try solver='SCS', fewer patterns or a larger beta",
-            solver=solver,
-            status=problem.status,
-        ) from exc
-    elapsed = time.perf_counter() - start
-    status = problem.status
-    if status == cp.OPTIMAL_INACCURATE:
-        warnings.warn(
-            f"solver {solver} reports status {status!r}: the solution is less accurate than requested",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    elif status != cp.OPTIMAL:
-        raise SolverError(
-            f"solver {solver} ended with status {status!r}, not 'optimal'; try solver='SCS' or rescaled X and Y",
-            solver=solver,
-            status=status,
-        )
-    return status, elapsed
+    return run_problem(problem, solver, {"canon_backend": cp.SCIPY_CANON_BACKEND, **SOLVER_OPTIONS.get(solver, {})})
 
 
 def _check_solver(solver: str | None) -> str:

@@ -115,7 +115,7 @@ def test_direct_dependencies_are_pinned_exactly() -> None:
 def test_environment_yml_installs_the_package_with_pyproject_pins() -> None:
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     pip = [dep["pip"] for dep in env["dependencies"] if isinstance(dep, dict)]
-    assert pip == [["-e .[book,dev]"]]
+    assert pip == [["-e .[book,dev,bench]"]]
     pinned = {r.name.lower(): str(r.specifier).removeprefix("==") for r in pyproject_pins()}
     requires_python = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["requires-python"]
     for dep in (d for d in env["dependencies"] if isinstance(d, str)):
