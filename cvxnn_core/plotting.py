@@ -356,8 +356,9 @@ def scaling_plot(
     failed: str = "failed",
     palette: dict[str, object] | None = None,
 ) -> matplotlib.figure.Figure:
-    """Log-log lines of ``y`` against ``x`` per ``hue`` (one panel per ``col``); rows with ``failed`` True (did not
-    finish within the cap) are drawn as open markers at their recorded time, a lower bound."""
+    """Log-log lines of ``y`` against ``x`` per ``hue`` (one panel per ``col``, ticks at the measured ``x``); rows
+    with ``failed`` True (did not finish within the cap) are drawn as open markers at their recorded time, a lower
+    bound."""
     from matplotlib.ticker import NullFormatter
 
     panels = list(dict.fromkeys(data[col])) if col else [None]
@@ -373,6 +374,8 @@ def scaling_plot(
                 dnf = part[part[failed].astype(bool)]
                 ax.plot(dnf[x], dnf[y], ls="none", marker="o", mfc="white", color=palette[method])
         ax.set(xscale="log", yscale="log", xlabel=x, ylabel=y.replace("_", " ") + (" (s)" if "time" in y else ""))
+        ticks = sorted(sub[x].unique())  # label the measured sizes, not only the decades
+        ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
         ax.xaxis.set_minor_formatter(NullFormatter())
         if panel is not None:
             ax.set_title(str(panel), fontsize="small")
