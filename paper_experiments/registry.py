@@ -506,6 +506,7 @@ CHAPTERS: dict[str, Chapter] = {
             figures=(
                 "fig_objective_vs_seed",
                 "fig_accuracy",
+                "fig_multiclass_confusion",
                 "fig_filters",
                 "fig_circular_spectrum",
                 "fig_complexity",
@@ -539,6 +540,7 @@ CHAPTERS: dict[str, Chapter] = {
                 "tiny_beta": 0.05,
                 "digits": [3, 8],
                 "n_per_class": 90,
+                "multi_per_class": 40,
                 "test_fraction": 0.5,
                 "patch_size": 3,
                 "stride": 2,
@@ -564,6 +566,7 @@ CHAPTERS: dict[str, Chapter] = {
                 "epochs": 400,
                 "tiny_n": 6,
                 "n_per_class": 40,
+                "multi_per_class": 10,
                 "n_patterns": 16,
                 "digit_epochs": 300,
                 "planted_n": 24,
