@@ -269,7 +269,7 @@ def _solve_program(penalty, f, y: np.ndarray, loss: str, constraints: list, solv
     from cvxnn_core.programs import solve_linked
 
     options = dict(CNN_SOLVER_OPTIONS[solver]) if solver in CNN_SOLVER_OPTIONS and loss != "logistic" else None
-    return solve_linked(penalty, f, y, loss, constraints, solver, options)
+    return solve_linked(penalty, f, y, loss, constraints, solver, options, stacklevel=5)
 
 
 def _distinct_cone_rows(Z: np.ndarray, patterns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

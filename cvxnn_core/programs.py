@@ -32,13 +32,16 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from cvxnn_core._validation import check_beta, check_labels_pm1, check_loss, check_patterns, check_X_y
 from cvxnn_core.losses import Loss, loss_value
 from cvxnn_core.patterns import cone_projection
+
+if TYPE_CHECKING:
+    import cvxpy as cp
 
 Kind = Literal["relu", "gated_relu"]
 DEFAULT_SOLVER = "CLARABEL"
@@ -153,12 +156,19 @@ def _loss_expr(f, y: np.ndarray, loss: Loss):
     return cp.sum(cp.logistic(-cp.multiply(y, f)))
 
 
-def run_problem(problem, solver: str, options: Mapping[str, Any] | None = None, *, what: str = "") -> tuple[str, float]:
+def run_problem(
+    problem: cp.Problem,
+    solver: str,
+    options: Mapping[str, Any] | None = None,
+    *,
+    what: str = "",
+    stacklevel: int = 3,
+) -> tuple[str, float]:
     """Solve the cvxpy ``problem`` with the named ``solver`` and check the outcome; return ``(status, seconds)``.
 
     ``optimal`` passes, ``optimal_inaccurate`` gives a ``RuntimeWarning``; a solver exception or any other status
     raises :class:`SolverError` naming the solver, the status and what to try. ``what`` (e.g. ``" on the ramp
-    Lasso"``) is inserted in the messages.
+    Lasso"``) is inserted in the messages; ``stacklevel`` points the warning at the user's call.
     """
     import cvxpy as cp
 
@@ -177,7 +187,7 @@ def run_problem(problem, solver: str, options: Mapping[str, Any] | None = None, 
         warnings.warn(
             f"solver {solver} reports status {status!r}{what}: the solution is less accurate than requested",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     elif status != cp.OPTIMAL:
         raise SolverError(
@@ -190,13 +200,15 @@ def run_problem(problem, solver: str, options: Mapping[str, Any] | None = None, 
 
 
 def solve_linked(
-    penalty,
-    f,
+    penalty: cp.Expression,
+    f: cp.Expression,
     y: np.ndarray,
     loss: Loss,
     constraints: list,
     solver: str,
     options: Mapping[str, Any] | None = None,
+    *,
+    stacklevel: int = 4,
 ) -> tuple[str, float, np.ndarray]:
     """Solve ``min l(z) + penalty`` s.t. ``z == f`` and ``constraints`` (cvxpy expressions); return the status,
     the time and ``lambda``, the multiplier of ``z == f``, which is the dual point ``lambda = -grad l(z*)``.
@@ -208,7 +220,8 @@ def solve_linked(
     z = cp.Variable(y.shape[0])
     link = z == f
     problem = cp.Problem(cp.Minimize(_loss_expr(z, y, loss) + penalty), [link, *constraints])
-    status, elapsed = run_problem(problem, solver, _options(solver, loss) if options is None else options)
+    options = _options(solver, loss) if options is None else options
+    status, elapsed = run_problem(problem, solver, options, stacklevel=stacklevel)
     return status, elapsed, np.asarray(link.dual_value, dtype=float)
 
 

@@ -84,6 +84,7 @@ from cvxnn_core.losses import dual_value as _dual_value_1d
 from cvxnn_core.patterns import cone_projection
 
 FastLoss = Literal["squared", "logistic"]
+Array = np.ndarray | torch.Tensor  # the operators take numpy arrays or torch tensors (all of one kind)
 FAST_LOSSES = ("squared", "logistic")
 REDUCED_SOLVE_TOL = 1e-10
 WORKING_SET_MIN = 50  # initial working-set size of fista_gated (blocks)
@@ -108,7 +109,7 @@ def _chunks(P: int, batch_size: int | None):
     return [slice(lo, min(lo + step, P)) for lo in range(0, P, step)]
 
 
-def gated_forward(X, D, U, *, batch_size: int | None = None):
+def gated_forward(X: Array, D: Array, U: Array, *, batch_size: int | None = None) -> Array:
     """``A(U) = sum_i D_i X u_i`` for numpy arrays or torch tensors.
 
     ``X`` ``(n, d)``, ``D`` ``(n, P)`` (boolean or 0/1 floats), ``U`` ``(P, d)`` or ``(P, d, c)``; returns
@@ -127,7 +128,7 @@ def gated_forward(X, D, U, *, batch_size: int | None = None):
     return out if vector else out[:, 0]
 
 
-def gated_adjoint(X, D, r, *, batch_size: int | None = None):
+def gated_adjoint(X: Array, D: Array, r: Array, *, batch_size: int | None = None) -> Array:
     """``A^T(r) = [X^T D_i r]_i``: shape ``(P, d)`` for ``r`` ``(n,)``, ``(P, d, c)`` for ``r`` ``(n, c)``."""
     n, d = X.shape
     P = D.shape[1]
@@ -140,7 +141,7 @@ def gated_adjoint(X, D, r, *, batch_size: int | None = None):
     return out if vector else out[:, :, 0]
 
 
-def cone_constraints(X, D, V):
+def cone_constraints(X: Array, D: Array, V: Array) -> Array:
     """``C[:, i] = (2 D_i - I) X v_i``, shape ``(n, P)``; ``v_i`` is in its cone iff column ``i`` is ``>= 0``."""
     S = 2.0 * _mask(D, X) - 1.0
     return S * (X @ V.T)
@@ -275,7 +276,9 @@ class FistaState:
     grad_map_norm: float = math.inf
 
 
-def fista_step(state: FistaState, smooth, beta: float, *, backtrack: float = 0.5, growth: float = 1.0) -> FistaState:
+def fista_step(
+    state: FistaState, smooth: _GatedSmooth | _ALSmooth, beta: float, *, backtrack: float = 0.5, growth: float = 1.0
+) -> FistaState:
     """One FISTA step with backtracking and adaptive restart (pure: returns a new state).
 
     Extrapolation ``z = x + theta (x - x_prev)`` (and ``q_z`` by linearity, no operator call), gradient
