@@ -51,9 +51,12 @@ def negative_gradient(f: np.ndarray, y: np.ndarray, loss: Loss = "squared") -> n
 
 
 def dual_value(lam: np.ndarray, y: np.ndarray, loss: Loss = "squared") -> float:
-    """``-l^*(-lambda)``, a lower bound on ``l(f) + lambda^T f`` for every ``f`` (``-inf`` outside the domain)."""
+    """``-l^*(-lambda)``, a lower bound on ``l(f) + lambda^T f`` for every ``f`` (``-inf`` outside the domain).
+
+    The squared loss also takes vector targets (``lambda`` and ``y`` of shape ``(n, c)``, inner products summed).
+    """
     if loss == "squared":
-        return float(lam @ y - 0.5 * lam @ lam)
+        return float(np.sum(lam * y) - 0.5 * np.sum(lam * lam))
     s = lam * y
     if np.any(s < -1e-12) or np.any(s > 1 + 1e-12):
         return -np.inf

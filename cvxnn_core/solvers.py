@@ -80,7 +80,7 @@ from cvxnn_core._validation import (
     check_X,
     check_y,
 )
-from cvxnn_core.losses import dual_value as _dual_value_1d
+from cvxnn_core.losses import dual_value, loss_value, negative_gradient
 from cvxnn_core.patterns import cone_projection
 
 FastLoss = Literal["squared", "logistic"]
@@ -150,8 +150,6 @@ def cone_constraints(X: Array, D: Array, V: Array) -> Array:
 def beta_max(X: np.ndarray, y: np.ndarray, patterns: np.ndarray, loss: FastLoss = "squared") -> float:
     """``max_i ||X^T D_i r_0||`` with ``r_0 = -grad l(0)``: for ``beta >=`` this value ``U = 0`` solves the gated
     program (and the ReLU program, whose blocks are restricted further). Benchmarks use ``beta = 0.1 beta_max``."""
-    from cvxnn_core.losses import negative_gradient
-
     X = check_X(X)
     y = check_y(y, X.shape[0], allow_2d=True)
     patterns = check_patterns(patterns, X.shape[0])
@@ -428,13 +426,6 @@ class _Threads:
         torch.set_num_threads(self.previous)
 
 
-def dual_value(lam: np.ndarray, y: np.ndarray, loss: str) -> float:
-    """``-l^*(-lambda)`` (:func:`cvxnn_core.losses.dual_value`), also for vector targets with the squared loss."""
-    if loss == "squared":
-        return float(np.sum(lam * y) - 0.5 * np.sum(lam * lam))
-    return _dual_value_1d(lam, y, loss)
-
-
 def _scale_for_dual(lam: np.ndarray, y: np.ndarray, loss: str, t_max: float) -> float:
     """Best ``t`` in ``[0, t_max]`` for ``dual_value(t * lam)`` (closed form for the squared loss)."""
     if loss == "squared":
@@ -451,18 +442,6 @@ def _scale_for_dual(lam: np.ndarray, y: np.ndarray, loss: str, t_max: float) -> 
     )
     cand = [res.x, hi, min(1.0, hi)]
     return float(max(cand, key=lambda t: dual_value(t * lam, y, loss)))
-
-
-def _np_loss(f: np.ndarray, y: np.ndarray, loss: str) -> float:
-    if loss == "squared":
-        return float(0.5 * np.sum((f - y) ** 2))
-    return float(np.sum(np.logaddexp(0.0, -y * f)))
-
-
-def _np_neg_grad(f: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
-    if loss == "squared":
-        return y - f
-    return y * 0.5 * (1.0 + np.tanh(-0.5 * y * f))
 
 
 def _block_norms(B: np.ndarray) -> np.ndarray:
@@ -484,8 +463,8 @@ def gated_certificate(
     (the exact dual constraint of the gated program).
     """
     f = gated_forward(X, patterns, U)
-    primal = _np_loss(f, y, loss) + beta * float(np.sum(_block_norms(U)))
-    r = _np_neg_grad(f, y, loss)
+    primal = loss_value(f, y, loss) + beta * float(np.sum(_block_norms(U)))
+    r = negative_gradient(f, y, loss)
     smax = float(np.max(_block_norms(gated_adjoint(X, patterns, r)), initial=0.0))
     t = _scale_for_dual(r, y, loss, beta / smax if smax > 0 else 1e12)
     lam = t * r
@@ -790,8 +769,8 @@ def relu_certificate(
     the exact cone support ``min_{mu_i >= 0}`` of the same norm (one NNLS). ``t`` makes every block feasible.
     """
     f = gated_forward(X, patterns, V - W)
-    primal = _np_loss(f, y, loss) + beta * float(np.sum(_block_norms(V)) + np.sum(_block_norms(W)))
-    lam0 = _np_neg_grad(f, y, loss) if lam is None else np.asarray(lam, dtype=float)
+    primal = loss_value(f, y, loss) + beta * float(np.sum(_block_norms(V)) + np.sum(_block_norms(W)))
+    lam0 = negative_gradient(f, y, loss) if lam is None else np.asarray(lam, dtype=float)
     upper = None
     if multipliers is not None:
         Dm = patterns.astype(float)
@@ -930,7 +909,7 @@ def al_relu(
                     beta,
                     loss,
                     multipliers=mu.detach().cpu().double().numpy(),
-                    lam=_np_neg_grad(gated_forward(X, patterns, Z[:P] - Z[P:]), y, loss),
+                    lam=negative_gradient(gated_forward(X, patterns, Z[:P] - Z[P:]), y, loss),
                 )
                 if primal < best[0]:
                     best = (primal, Zf)
@@ -1141,7 +1120,7 @@ def active_set_relu(
         smax = float(np.max(values, initial=0.0))
         t = _scale_for_dual(lam, y, "squared", beta / smax if smax > 0 else 1e12)
         lower = float(dual_value(t * lam, y, "squared"))
-        primal = _np_loss(f, y, "squared") + beta * float(np.sum(_block_norms(Z)))
+        primal = loss_value(f, y, "squared") + beta * float(np.sum(_block_norms(Z)))
         best_lower = max(best_lower, lower)
         if primal < best[0]:
             best = (primal, Z.copy(), t * lam)
