@@ -24,6 +24,12 @@ as a second candidate (``dual=``), verified in the same way.
 
 ``method="cone_free"`` replaces ``||Pi_{K_i}(g)||`` by the cheaper ``||g||`` (still a valid bound,
 usually looser).
+
+Gated ReLU (:func:`certify_convex` on a ``kind="gated_relu"`` result): the gated program
+``min l(sum_i D_i X u_i) + beta sum_i ||u_i||`` has no cones, and its dual constraint is exactly
+``||X^T D_i lambda|| <= beta`` for every gate ``i`` (Frobenius norm for vector targets). The certificate
+then bounds the gated optimum over the result's own gates (``exact=False``: it says nothing about ReLU
+networks of other patterns).
 """
 
 from __future__ import annotations
@@ -73,9 +79,12 @@ class Certificate:
     n_patterns: int
     method: str
     violating: np.ndarray
+    program: str = "relu"
 
     def __str__(self) -> str:
         kind = "global (complete arrangement)" if self.exact else f"over {self.n_patterns} patterns"
+        if self.program == "gated_relu":
+            kind = f"gated-ReLU program over its {self.n_patterns} gates"
         return (
             f"primal {self.primal:.10g}, lower bound {self.lower_bound:.10g}, relative gap {self.gap:.3g} "
             f"[{kind}, {self.method}]"
@@ -104,8 +113,8 @@ def cone_support(X: np.ndarray, patterns: np.ndarray, lam: np.ndarray, method: M
 def _best_scale(lam0: np.ndarray, y: np.ndarray, loss: Loss, t_max: float) -> float:
     """Maximise ``dual_value(t * lam0)`` over ``t`` in the feasible interval."""
     if loss == "squared":
-        nrm = float(lam0 @ lam0)
-        t = float(lam0 @ y) / nrm if nrm > 0 else 0.0
+        nrm = float(np.sum(lam0 * lam0))
+        t = float(np.sum(lam0 * y)) / nrm if nrm > 0 else 0.0
         return float(np.clip(t, -t_max, t_max))
     s = lam0 * y  # in [0, 1] for the (sub)gradients of hinge and logistic
     smax = float(s.max(initial=0.0))
@@ -207,6 +216,11 @@ def certify(
     ``dual`` is an optional extra candidate dual point (e.g. ``ConvexResult.dual``); it is verified,
     not trusted.
     """
+    if not isinstance(net, TwoLayerNet):
+        raise TypeError(
+            f"certify takes a ReLU network (recovery.TwoLayerNet), got {type(net).__name__}; a gated-ReLU model "
+            "is certified through its convex solution: certificates.certify_convex(X, y, result)"
+        )
     X, y = check_X_y(X, y)
     beta = check_beta(beta)
     if net.free_bias:
@@ -222,20 +236,88 @@ def certify_convex(
     result: ConvexResult,
     patterns: np.ndarray | None = None,
     *,
-    method: Method = "exact",
+    method: Method | None = None,
 ) -> Certificate:
-    """Certify a convex solution: ``primal = result.objective``, predictions ``sum_i D_i X (v_i - w_i)``."""
+    """Certify a convex solution: ``primal = result.objective``, predictions ``sum_i D_i X (v_i - w_i)``.
+
+    ReLU results: the dual constraint is checked over ``patterns`` (``None``: the complete arrangement) with
+    ``method`` (default ``"exact"``). Gated-ReLU results: the gated dual ``||X^T D_i lambda|| <= beta`` over the
+    result's own gates (``patterns`` must be ``None``, ``method`` ``None`` or ``"cone_free"``); see the module
+    docstring.
+    """
+    if not isinstance(result, ConvexResult):
+        raise TypeError(f"result must be a programs.ConvexResult, got {type(result).__name__}")
+    if result.kind == "gated_relu":
+        return _certify_gated(X, y, result, patterns, method)
     X, y = check_X_y(X, y)
     _check_result_matches(X, result)
     if result.free_bias:
         raise ValueError("certify_convex covers programs whose every weight is penalised (free_bias=False)")
     f = convex_predictions(X, result.patterns, result.V - result.W)
     return dual_certificate(
-        X, y, f, result.objective, result.beta, patterns, loss=result.loss, method=method, dual=result.dual
+        X, y, f, result.objective, result.beta, patterns, loss=result.loss, method=method or "exact", dual=result.dual
+    )
+
+
+def _certify_gated(
+    X: np.ndarray, y: np.ndarray, result: ConvexResult, patterns: np.ndarray | None, method: Method | None
+) -> Certificate:
+    """The gated-ReLU certificate: ``lambda = t * (-grad l(f))`` with ``t * max_i ||X^T D_i r|| <= beta``."""
+    if patterns is not None:
+        raise ValueError(
+            "a gated-ReLU result is certified over its own gates (result.patterns); pass patterns=None. "
+            "Its bound says nothing about other patterns: the gated program is not the ReLU program"
+        )
+    if method not in (None, "cone_free"):
+        raise ValueError(
+            f"method={method!r} checks ReLU cones, which the gated-ReLU program does not have; "
+            "its dual constraint is the cone-free norm (method=None or 'cone_free')"
+        )
+    X, y = check_X_y(X, y, allow_2d=True)
+    _check_result_matches(X, result)
+    if result.free_bias:
+        raise ValueError("certify_convex covers programs whose every weight is penalised (free_bias=False)")
+    if y.ndim != result.V.ndim - 1:
+        raise ValueError(
+            f"y has shape {y.shape} but the result was solved for targets with blocks V of shape {result.V.shape}"
+        )
+    D = result.patterns
+    f = convex_predictions(X, D, result.V)
+    candidates = [negative_gradient(f, y, result.loss)]
+    if result.dual is not None and np.shape(result.dual) == y.shape:
+        lam = np.asarray(result.dual, dtype=float)
+        if result.loss != "squared":
+            lam = y * np.clip(lam * y, 0.0, 1.0)
+        candidates.append(lam)
+    best = None
+    for lam0 in candidates:
+        G = np.einsum("np,nd,n...->pd...", D.astype(float), X, lam0)  # g_i = X^T D_i lambda, (P, d[, c])
+        support = np.linalg.norm(G.reshape(G.shape[0], -1), axis=1)
+        smax = float(support.max(initial=0.0))
+        t = _best_scale(lam0, y, result.loss, result.beta / smax if smax > 0 else 1e12)
+        lower = dual_value(t * lam0, y, result.loss)
+        if best is None or lower > best[0]:
+            best = (lower, t, smax, support)
+    lower, t, smax, support = best
+    beta = result.beta
+    viol = smax / beta if beta > 0 else (np.inf if smax > 0 else 0.0)
+    return Certificate(
+        primal=float(result.objective),
+        lower_bound=float(lower),
+        gap=float((result.objective - lower) / max(abs(result.objective), 1e-300)),
+        exact=False,
+        dual_scale=float(t),
+        max_violation=float(viol),
+        n_patterns=int(D.shape[1]),
+        method="cone_free",
+        violating=D[:, support > beta * (1 + 1e-9)],
+        program="gated_relu",
     )
 
 
 def _check_result_matches(X: np.ndarray, result: ConvexResult) -> None:
+    if not isinstance(result, ConvexResult):
+        raise TypeError(f"result must be a programs.ConvexResult, got {type(result).__name__}")
     if result.patterns.shape[0] != X.shape[0] or result.V.shape[1] != X.shape[1]:
         raise ValueError(
             f"X has shape {X.shape} but the result was solved on data with {result.patterns.shape[0]} rows and "

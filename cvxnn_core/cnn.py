@@ -313,7 +313,7 @@ def solve_cnn_relu(
     import cvxpy as cp
     import scipy.sparse as sp
 
-    from cvxnn_core.programs import _check_solver, _project_blocks, _zero_small_blocks
+    from cvxnn_core.programs import _check_solver, _project_blocks, clean_blocks
 
     P, y, beta, patterns, loss = _prepare_cnn(patches, y, beta, patterns, loss, pooling)
     solver = _check_solver(solver)
@@ -332,9 +332,14 @@ def solve_cnn_relu(
     cones = [cp.multiply(Sc, Zc @ V) >= 0, cp.multiply(Sc, Zc @ W) >= 0]
     status, elapsed, dual = _solve_program(beta * penalty, f, y, loss, cones, solver)
     Dc = Sc > 0
-    Vh, Wh = (_project_blocks(Zc, Dc, B) for B in _zero_small_blocks(np.asarray(V.value).T, np.asarray(W.value).T))
+    Vh, Wh, objective = clean_blocks(
+        np.asarray(V.value).T,
+        np.asarray(W.value).T,
+        lambda A, B: convex_cnn_objective(P, y, patterns, A, B, beta, loss, pooling),
+        lambda B: _project_blocks(Zc, Dc, B),
+    )
     return ConvexCNNResult(
-        objective=convex_cnn_objective(P, y, patterns, Vh, Wh, beta, loss, pooling),
+        objective=objective,
         V=Vh,
         W=Wh,
         patterns=patterns,

@@ -16,7 +16,12 @@ Every solve names its solver (Clarabel by default), checks the solver's status a
 ``V`` and ``W`` stored as ``(P, d)`` arrays (row ``i`` is ``v_i``); for gated ReLU, ``V`` holds the
 ``u_i`` and ``W`` is zero. Blocks with negligible norm are set to zero and every other ReLU block is
 projected exactly onto its cone; ``objective`` is then evaluated in numpy at the returned variables,
-so it is exactly the objective of what is returned.
+so it is exactly the objective of what is returned. Zeroing is kept only when it does not raise the
+objective above the solver's own point (otherwise the projected, unzeroed point is returned).
+
+Vector targets ``y`` ``(n, c)`` (squared loss) are accepted by the gated program: each block ``U_i`` is then
+``(d, c)``, penalised by its Frobenius norm, and ``V`` is stored as ``(P, d, c)``. The ReLU program takes
+scalar targets (vector-output ReLU networks are :mod:`cvxnn_core.vector_output`).
 
 Fast first-order solvers (:mod:`cvxnn_core.solvers`, torch, CPU or GPU) are selected through the same
 functions: ``solve_gated_relu(..., solver="fista")`` (restarted FISTA) and ``solve_relu(..., solver="al")``
@@ -30,7 +35,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -52,12 +57,14 @@ SOLVER_OPTIONS: dict[str, dict[str, float | int]] = {
 }
 # The exponential cone (logistic loss) does not reach 1e-10; Clarabel's defaults are used there.
 LOGISTIC_SOLVER_OPTIONS: dict[str, dict[str, float | int]] = {"CLARABEL": {"max_iter": 500}}
-# First-order solvers of cvxnn_core.solvers, by program: solver name -> function name.
-FAST_SOLVERS: dict[str, dict[str, str]] = {
-    "gated_relu": {"FISTA": "fista_gated"},
-    "relu": {"AL": "al_relu", "ACTIVE_SET": "active_set_relu"},
+# First-order solvers of cvxnn_core.solvers, by program: solver name -> the function, given the module (which is
+# imported only when a first-order solver is asked for: it needs torch).
+FAST_SOLVERS: dict[str, dict[str, Callable[[Any], Callable[..., Any]]]] = {
+    "gated_relu": {"FISTA": lambda m: m.fista_gated},
+    "relu": {"AL": lambda m: m.al_relu, "ACTIVE_SET": lambda m: m.active_set_relu},
 }
-BLOCK_ZERO_TOL = 1e-8  # blocks with ||v_i|| <= tol * max_j ||v_j|| are set to zero
+BLOCK_ZERO_TOL = 1e-8  # blocks with ||v_i|| <= tol * max_j ||v_j|| are set to zero ...
+ZERO_ACCEPT_RTOL = 1e-10  # ... when that moves the objective by at most this (Clarabel's tol_gap_rel), relative
 
 
 class SolverError(RuntimeError):
@@ -78,7 +85,11 @@ class ConvexResult:
     (s), ``beta``, ``loss``, ``kind`` (``"relu"`` or ``"gated_relu"``), ``gates`` (``(d, P)`` or None),
     ``dual``: the solver's dual point ``lambda`` (``(n,)``, ``= -grad l(f)`` at the optimum), which
     :func:`cvxnn_core.certificates.certify_convex` verifies independently. ``free_bias``: the last
-    column of ``X`` is a ones column whose weights are not penalised.
+    column of ``X`` is a ones column whose weights are not penalised. ``converged``: the solver reached the
+    requested accuracy (cvxpy: status ``optimal``; first-order solvers: certified gap ``<= tol``); ``gap``: the
+    final certified relative duality gap of a first-order solver (``None`` for cvxpy solvers, whose point is
+    certified by :func:`cvxnn_core.certificates.certify_convex`); ``iterations``: the solver's iteration count.
+    For vector targets ``V`` and ``W`` are ``(P, d, c)`` and ``dual`` is ``(n, c)``.
     """
 
     objective: float
@@ -94,19 +105,29 @@ class ConvexResult:
     gates: np.ndarray | None = field(default=None, repr=False)
     dual: np.ndarray | None = field(default=None, repr=False)
     free_bias: bool = False
+    converged: bool = True
+    gap: float | None = None
+    iterations: int | None = None
 
     @property
     def n_active_blocks(self) -> int:
         """Number of non-zero blocks ``v_i``, ``w_i`` (= neurons of the recovered network)."""
-        return int(np.sum(np.any(self.V != 0, axis=1)) + np.sum(np.any(self.W != 0, axis=1)))
+        return int(np.sum(block_norms(self.V) > 0) + np.sum(block_norms(self.W) > 0))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """``sum_i D_i X (v_i - w_i)`` on the training data ``X`` the patterns were built from."""
         return convex_predictions(X, self.patterns, self.V - self.W)
 
 
+def block_norms(B: np.ndarray) -> np.ndarray:
+    """``||B_i||`` of every block (row ``i`` of a ``(P, d)`` array, Frobenius norm of a ``(P, d, c)`` slice)."""
+    return np.linalg.norm(B.reshape(B.shape[0], -1), axis=1)
+
+
 def convex_predictions(X: np.ndarray, patterns: np.ndarray, U: np.ndarray) -> np.ndarray:
-    """``sum_i D_i X u_i`` for ``U`` of shape ``(P, d)``: the row sums of ``D * (X U^T)``."""
+    """``sum_i D_i X u_i`` for ``U`` of shape ``(P, d)`` (row sums of ``D * (X U^T)``), or ``(P, d, c)``: ``(n, c)``."""
+    if U.ndim == 3:
+        return np.einsum("np,npc->nc", patterns.astype(float), np.einsum("nd,pdc->npc", X, U))
     return np.sum(patterns * (X @ U.T), axis=1)
 
 
@@ -126,9 +147,7 @@ def convex_objective(
     """
     f = convex_predictions(X, patterns, V - W)
     cols = slice(0, -1) if free_bias else slice(None)
-    return loss_value(f, y, loss) + beta * float(
-        np.sum(np.linalg.norm(V[:, cols], axis=1)) + np.sum(np.linalg.norm(W[:, cols], axis=1))
-    )
+    return loss_value(f, y, loss) + beta * float(np.sum(block_norms(V[:, cols])) + np.sum(block_norms(W[:, cols])))
 
 
 def _check_solver(solver: str | None) -> str:
@@ -217,7 +236,7 @@ def solve_linked(
     """
     import cvxpy as cp
 
-    z = cp.Variable(y.shape[0])
+    z = cp.Variable(y.shape)
     link = z == f
     problem = cp.Problem(cp.Minimize(_loss_expr(z, y, loss) + penalty), [link, *constraints])
     options = _options(solver, loss) if options is None else options
@@ -239,7 +258,7 @@ def _project_blocks(X: np.ndarray, patterns: np.ndarray, B: np.ndarray) -> np.nd
 
 
 def _zero_small_blocks(*blocks: np.ndarray) -> list[np.ndarray]:
-    norms = [np.linalg.norm(B, axis=1) for B in blocks]
+    norms = [block_norms(B) for B in blocks]
     scale = max(float(nrm.max(initial=0.0)) for nrm in norms)
     out = []
     for B, nrm in zip(blocks, norms, strict=True):
@@ -249,8 +268,55 @@ def _zero_small_blocks(*blocks: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def _prepare(X, y, beta, patterns, loss, free_bias=False) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, Loss]:
-    X, y = check_X_y(X, y)
+def clean_blocks(
+    V: np.ndarray,
+    W: np.ndarray,
+    objective: Callable[[np.ndarray, np.ndarray], float],
+    project: Callable[[np.ndarray], np.ndarray] | None = None,
+    polish: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Zero negligible blocks and project the rest onto their cones; never worse than the solver's point.
+
+    ``V``, ``W``: the solver's blocks; ``objective(V, W)``: the program's objective; ``project``: the exact
+    projection of a block array onto its cones (``None`` for a program without cone constraints); ``polish(keep)``:
+    re-solve the program on the patterns ``keep`` (boolean ``(P,)``) alone and return full-size blocks.
+    Returns ``(V, W, objective)``.
+
+    Candidates, each projected: the zeroed point (blocks with ``||b_i|| <= BLOCK_ZERO_TOL * max_j ||b_j||`` set to
+    zero), the solver's point itself, and, when zeroing raised the objective (a sample on a hinge margin, say),
+    the program re-solved on the surviving patterns. The zeroed point is accepted when its objective is within the
+    interior-point accuracy ``ZERO_ACCEPT_RTOL`` of the solver's point; otherwise the polished point when it is at
+    most the (projected) solver's point, else the solver's point itself: zeroing never makes the objective worse.
+    """
+    def finish(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        if project is not None:
+            A, B = project(A), project(B)
+        return A, B, objective(A, B)
+
+    Vz, Wz = _zero_small_blocks(V, W)
+    zeroed = finish(Vz, Wz)
+    raw = objective(V, W)
+    if zeroed[2] <= raw + ZERO_ACCEPT_RTOL * abs(raw):
+        return zeroed
+    solver_point = finish(V, W)
+    if zeroed[2] <= solver_point[2]:
+        return zeroed
+    if polish is not None:
+        keep = (block_norms(Vz) > 0) | (block_norms(Wz) > 0)
+        if np.any(keep) and not np.all(keep):
+            Vp, Wp = polish(keep)
+            for candidate in (finish(*_zero_small_blocks(Vp, Wp)), finish(Vp, Wp)):
+                if candidate[2] <= solver_point[2]:
+                    return candidate
+    return solver_point
+
+
+def _prepare(
+    X, y, beta, patterns, loss, free_bias=False, vector_ok=False
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, Loss]:
+    X, y = check_X_y(X, y, allow_2d=vector_ok and loss == "squared")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
     if free_bias and (X.shape[1] < 2 or not np.all(X[:, -1] == 1.0)):
         raise ValueError(
             "free_bias=True needs X whose last column is all ones (the bias) and at least one other column; "
@@ -281,7 +347,9 @@ def solve_relu(
 
     Args:
         X: data ``(n, d)`` (append a ones column for a bias).
-        y: targets ``(n,)``; labels in ``{-1, +1}`` for ``loss="hinge"`` or ``"logistic"``.
+        y: targets ``(n,)`` (a single column ``(n, 1)`` is flattened); labels in ``{-1, +1}`` for ``loss="hinge"``
+            or ``"logistic"``. Vector targets ``(n, c)`` belong to :func:`solve_gated_relu` or
+            :mod:`cvxnn_core.vector_output`.
         beta: weight-decay strength ``>= 0``.
         patterns: boolean ``(n, P)`` activation patterns (``sample_patterns`` or ``enumerate_patterns``).
         loss: ``"squared"``, ``"hinge"`` or ``"logistic"``.
@@ -296,25 +364,30 @@ def solve_relu(
     Raises:
         SolverError: the solver is not installed or did not reach an optimal status.
     """
+    if np.ndim(y) == 2 and np.shape(y)[1] > 1:
+        raise ValueError(
+            f"y must have shape (n,) for solve_relu, got shape {np.shape(y)}; for vector targets (n, c) "
+            "use solve_gated_relu (squared loss) or cvxnn_core.vector_output.solve_vector_relu"
+        )
     X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias)
     if _fast_solver(solver, "relu", loss, free_bias, solver_options) is not None:
         return _solve_fast(X, y, beta, patterns, loss, "relu", str(solver), None, solver_options)
-    import cvxpy as cp
-
     solver = _check_solver(solver)
-    d, P = X.shape[1], patterns.shape[1]
-    pen = slice(0, d - 1) if free_bias else slice(None)
-    S = 2.0 * patterns - 1.0
-    Dm = patterns.astype(float)
-    V = cp.Variable((d, P))
-    W = cp.Variable((d, P))
-    f = cp.sum(cp.multiply(Dm, X @ (V - W)), axis=1)
-    penalty = cp.sum(cp.norm(V[pen, :], 2, axis=0)) + cp.sum(cp.norm(W[pen, :], 2, axis=0))
-    cones = [cp.multiply(S, X @ V) >= 0, cp.multiply(S, X @ W) >= 0]
-    status, elapsed, dual = solve_linked(beta * penalty, f, y, loss, cones, solver)
-    Vh, Wh = (_project_blocks(X, patterns, B) for B in _zero_small_blocks(np.asarray(V.value).T, np.asarray(W.value).T))
+    status, elapsed, dual, V0, W0 = _relu_cvxpy(X, y, beta, patterns, loss, solver, free_bias)
+
+    def polish(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        _, _, _, Vk, Wk = _relu_cvxpy(X, y, beta, patterns[:, keep], loss, solver, free_bias)
+        return _embed(Vk, keep), _embed(Wk, keep)
+
+    Vh, Wh, objective = clean_blocks(
+        V0,
+        W0,
+        lambda A, B: convex_objective(X, y, patterns, A, B, beta, loss, free_bias),
+        lambda B: _project_blocks(X, patterns, B),
+        polish,
+    )
     return ConvexResult(
-        objective=convex_objective(X, y, patterns, Vh, Wh, beta, loss, free_bias),
+        objective=objective,
         V=Vh,
         W=Wh,
         patterns=patterns,
@@ -326,7 +399,33 @@ def solve_relu(
         kind="relu",
         dual=dual,
         free_bias=free_bias,
+        converged=status == "optimal",
     )
+
+
+def _relu_cvxpy(
+    X: np.ndarray, y: np.ndarray, beta: float, patterns: np.ndarray, loss: Loss, solver: str, free_bias: bool
+) -> tuple[str, float, np.ndarray, np.ndarray, np.ndarray]:
+    """The cvxpy ReLU program over ``patterns``: ``(status, seconds, dual, V, W)`` with the solver's raw blocks."""
+    import cvxpy as cp
+
+    d, P = X.shape[1], patterns.shape[1]
+    pen = slice(0, d - 1) if free_bias else slice(None)
+    S = 2.0 * patterns - 1.0
+    V = cp.Variable((d, P))
+    W = cp.Variable((d, P))
+    f = cp.sum(cp.multiply(patterns.astype(float), X @ (V - W)), axis=1)
+    penalty = cp.sum(cp.norm(V[pen, :], 2, axis=0)) + cp.sum(cp.norm(W[pen, :], 2, axis=0))
+    cones = [cp.multiply(S, X @ V) >= 0, cp.multiply(S, X @ W) >= 0]
+    status, elapsed, dual = solve_linked(beta * penalty, f, y, loss, cones, solver, stacklevel=5)
+    return status, elapsed, dual, np.asarray(V.value).T, np.asarray(W.value).T
+
+
+def _embed(B: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Blocks ``B`` of the patterns ``keep`` (boolean ``(P,)``) placed into a zero array of all ``P`` blocks."""
+    out = np.zeros((keep.size, *B.shape[1:]))
+    out[keep] = B
+    return out
 
 
 def solve_gated_relu(
@@ -345,27 +444,32 @@ def solve_gated_relu(
 
     Arguments as in :func:`solve_relu`; ``gates`` (``(d, P)``, from ``sample_gates``) are stored in the
     result so that :func:`cvxnn_core.recovery.gated_network` can predict on new data. ``solver="fista"``
-    selects :func:`cvxnn_core.solvers.fista_gated` (options in ``solver_options``).
+    selects :func:`cvxnn_core.solvers.fista_gated` (options in ``solver_options``). With vector targets
+    ``y`` ``(n, c)`` (squared loss) the blocks are ``U_i`` ``(d, c)``, penalised by ``||U_i||_F``, and
+    ``V`` is ``(P, d, c)``.
     """
-    X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias)
+    X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias, vector_ok=True)
     if gates is not None:
         gates = np.asarray(gates, dtype=float)
         if gates.shape != (X.shape[1], patterns.shape[1]):
             raise ValueError(f"gates must have shape (d, P) = {(X.shape[1], patterns.shape[1])}, got {gates.shape}")
     if _fast_solver(solver, "gated_relu", loss, free_bias, solver_options) is not None:
         return _solve_fast(X, y, beta, patterns, loss, "gated_relu", str(solver), gates, solver_options)
-    import cvxpy as cp
-
     solver = _check_solver(solver)
-    d, P = X.shape[1], patterns.shape[1]
-    U = cp.Variable((d, P))
-    f = cp.sum(cp.multiply(patterns.astype(float), X @ U), axis=1)
-    pen = slice(0, d - 1) if free_bias else slice(None)
-    status, elapsed, dual = solve_linked(beta * cp.sum(cp.norm(U[pen, :], 2, axis=0)), f, y, loss, [], solver)
-    (Uh,) = _zero_small_blocks(np.asarray(U.value).T)
-    Wz = np.zeros_like(Uh)
+    status, elapsed, dual, U0 = _gated_cvxpy(X, y, beta, patterns, loss, solver, free_bias)
+
+    def polish(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        Uk = _gated_cvxpy(X, y, beta, patterns[:, keep], loss, solver, free_bias)[3]
+        return _embed(Uk, keep), np.zeros_like(U0)
+
+    Uh, Wz, objective = clean_blocks(
+        U0,
+        np.zeros_like(U0),
+        lambda A, B: convex_objective(X, y, patterns, A, B, beta, loss, free_bias),
+        polish=polish,
+    )
     return ConvexResult(
-        objective=convex_objective(X, y, patterns, Uh, Wz, beta, loss, free_bias),
+        objective=objective,
         V=Uh,
         W=Wz,
         patterns=patterns,
@@ -378,7 +482,31 @@ def solve_gated_relu(
         gates=gates,
         dual=dual,
         free_bias=free_bias,
+        converged=status == "optimal",
     )
+
+
+def _gated_cvxpy(
+    X: np.ndarray, y: np.ndarray, beta: float, patterns: np.ndarray, loss: Loss, solver: str, free_bias: bool
+) -> tuple[str, float, np.ndarray, np.ndarray]:
+    """The cvxpy gated program over ``patterns``: ``(status, seconds, dual, U)`` with the raw blocks ``(P, d[, c])``."""
+    import cvxpy as cp
+
+    d, P = X.shape[1], patterns.shape[1]
+    pen = slice(0, d - 1) if free_bias else slice(None)
+    if y.ndim == 2:  # blocks U_i (d, c) stacked as rows i*d..(i+1)*d of a (P d, c) variable
+        c = y.shape[1]
+        U = cp.Variable((P * d, c))
+        DX = (patterns[:, :, None] * X[:, None, :]).reshape(X.shape[0], P * d)  # [D_1 X ... D_P X]
+        rows = np.arange(P * d).reshape(P, d)[:, pen].ravel()  # the penalised rows of every block
+        penalty = cp.sum(cp.norm(cp.reshape(U[rows, :], (P, rows.size // P * c), order="C"), 2, axis=1))
+        status, elapsed, dual = solve_linked(beta * penalty, DX @ U, y, loss, [], solver, stacklevel=5)
+        return status, elapsed, dual, np.asarray(U.value).reshape(P, d, c)
+    U = cp.Variable((d, P))
+    f = cp.sum(cp.multiply(patterns.astype(float), X @ U), axis=1)
+    penalty = cp.sum(cp.norm(U[pen, :], 2, axis=0))
+    status, elapsed, dual = solve_linked(beta * penalty, f, y, loss, [], solver, stacklevel=5)
+    return status, elapsed, dual, np.asarray(U.value).T
 
 
 def _fast_solver(
@@ -424,7 +552,7 @@ def _solve_fast(
     options = dict(solver_options or {})
     if name != "ACTIVE_SET":
         options["loss"] = loss
-    result = getattr(fast, FAST_SOLVERS[kind][name])(X, y, beta, patterns, **options)
+    result = FAST_SOLVERS[kind][name](fast)(X, y, beta, patterns, **options)
     status = "optimal" if result.converged else "optimal_inaccurate"
     if not result.converged:
         warnings.warn(
@@ -446,4 +574,7 @@ def _solve_fast(
         kind=kind,
         gates=gates,
         dual=result.dual,
+        converged=bool(result.converged),
+        gap=float(result.gap),
+        iterations=int(result.iterations),
     )

@@ -25,7 +25,7 @@ import numpy as np
 
 from cvxnn_core._validation import check_beta, check_loss, check_X, check_X_y
 from cvxnn_core.losses import Loss, loss_value
-from cvxnn_core.programs import ConvexResult
+from cvxnn_core.programs import ConvexResult, convex_predictions
 
 
 @dataclass(frozen=True)
@@ -84,15 +84,23 @@ class TwoLayerNet:
 
 @dataclass(frozen=True)
 class GatedNet:
-    """Gated-ReLU model ``f(X) = sum_i 1[X g_i >= 0] * (X u_i)`` with gates ``G`` ``(d, P)``, ``U`` ``(P, d)``."""
+    """Gated-ReLU model ``f(X) = sum_i 1[X g_i >= 0] * (X u_i)`` with gates ``G`` ``(d, P)``, ``U`` ``(P, d)``.
+
+    For vector outputs ``U`` is ``(P, d, c)`` and ``f(X)`` is ``(n, c)``.
+    """
 
     G: np.ndarray
     U: np.ndarray
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """``sum_i 1[X g_i >= 0] * X u_i``, shape ``(n,)``."""
+        """``sum_i 1[X g_i >= 0] * X u_i``, shape ``(n,)`` (or ``(n, c)``)."""
         X = check_X(X)
-        return np.sum((X @ self.G >= 0) * (X @ self.U.T), axis=1)
+        if X.shape[1] != self.G.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[1]} columns but the gates expect {self.G.shape[0]}; "
+                "append the same intercept column used in training"
+            )
+        return convex_predictions(X, X @ self.G >= 0, self.U)
 
 
 def nonconvex_objective(X: np.ndarray, y: np.ndarray, net: TwoLayerNet, beta: float, loss: Loss = "squared") -> float:
