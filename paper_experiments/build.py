@@ -3,7 +3,8 @@
 Staging (``_build/stage/``, wiped first) copies ``_config.yml``, ``_toc.yml``, ``book/*.md``,
 ``book/references.bib`` and ``book/_static/``, then adds for each chapter either its executed
 notebook (latest run ok) or a page with a failure admonition (latest run failed, or never run),
-and generates the Claims page ``book/claims.md`` and the build status page ``book/status.md``.
+and generates the Claims page ``book/claims.md``, the Coverage page ``book/coverage.md`` (from
+``book/coverage.toml``) and the build status page ``book/status.md``.
 jupyter-book then builds the stage with ``-W --keep-going`` (warnings are errors) into
 ``<output root>/_build/html``; it never executes anything (``execute_notebooks: off``).
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 import nbformat
 
 from paper_experiments.claims import claims_page, collect_claims
+from paper_experiments.coverage import coverage_page, load_coverage, validate_coverage
 from paper_experiments.registry import BIB_FILE, Chapter, check_profile
 from paper_experiments.runner import (
     STATUS_FILE,
@@ -67,7 +69,11 @@ def stage_book(project: Project, profile: str) -> dict[str, str]:
     pages = {slug: "not run" if s is None else "ok" if s.ok else "failed" for slug, s in latest.items()}
     statuses = [status for status in latest.values() if status is not None]
 
-    (stage / "book" / "claims.md").write_text(claims_page(collect_claims(project, profile), profile), "utf-8")
+    rows = collect_claims(project, profile)
+    (stage / "book" / "claims.md").write_text(claims_page(rows, profile), "utf-8")
+    papers = load_coverage(root)
+    validate_coverage(papers, project.chapters, root)
+    (stage / "book" / "coverage.md").write_text(coverage_page(papers, rows, profile), "utf-8")
     not_run = [slug for slug, kind in pages.items() if kind == "not run"]
     (stage / "book" / "status.md").write_text(_status_page(project, statuses, not_run, profile), "utf-8")
     return pages
@@ -152,7 +158,10 @@ def _status_page(project: Project, statuses: list[ChapterStatus], not_run: list[
 Built {built} with the **{profile}** parameter set from commit `{git_sha(project.root) or "unknown"}`.
 Each chapter ran through `python -m paper_experiments run`; its result folder
 `_build/results/<chapter>/<profile>-<key>/` holds the executed notebook, `numbers.json`, the figures
-and `status.json`. The key hashes the notebook's code, the parameters, `cvxnn_core` and the pins.
+and `status.json`. The key hashes the notebook's code, the parameters, `cvxnn_core`, the benchmark code,
+saved inputs and the pins. *time* is the chapter's wall time in the run that produced its result; *budget*
+is its wall-clock limit (a guard against hangs, never a verdict: at least five times the idle time,
+plus the caps of any capped work). Chapters ran for {sum(s.wall_s for s in statuses) / 60:.1f} minutes in all.
 
 {status_table(statuses)}
 {missing}"""

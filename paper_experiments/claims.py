@@ -3,7 +3,8 @@
 Claims are evaluated once, inside the chapter, by ``cvxnn_core.results.Recorder.claim`` and
 stored in ``numbers.json``; the runner copies the declared ones into ``status.json``. This module
 collects them from the latest run of each chapter and renders them for the terminal and for the
-book's Claims page.
+book's Claims page, grouped by kind: ``paper`` (a paper's statement, measured), ``check`` (our own
+construction is consistent) and ``speed`` (timing ratios, judged only in the ``full`` profile).
 """
 
 from __future__ import annotations
@@ -16,6 +17,19 @@ from paper_experiments.registry import Chapter, Claim
 from paper_experiments.runner import Project, latest_status
 
 _OP_SYMBOLS = {"<=": "≤", "<": "<", ">=": "≥", ">": ">"}
+KIND_TITLES = {
+    "paper": "Claims of the papers",
+    "check": "Checks of our construction",
+    "speed": "Speed",
+}
+KIND_TEXT = {
+    "paper": "Statements a paper makes (a theorem, an equivalence, an experiment's outcome), measured here.",
+    "check": "Consistency of our own implementation: recovery after cone projection, weak duality of our "
+    "certificates, a restriction being an upper bound, solver agreement, loop invariants. They hold by "
+    "construction when the code is right, so they test the code, not a paper.",
+    "speed": "Timing ratios on this machine. They get a verdict only in the `full` profile; a `smoke` run "
+    "records them as measurements.",
+}
 
 
 @dataclass(frozen=True)
@@ -27,17 +41,28 @@ class ClaimRow:
     entry: dict[str, Any] | None
 
     @property
+    def judged(self) -> bool:
+        """Whether the run gave this claim a verdict (speed claims outside ``full`` are measurements)."""
+        return bool(self.entry is None or self.entry.get("judged", True))
+
+    @property
     def passed(self) -> bool:
-        """Whether the claim was recorded and holds."""
-        return bool(self.entry and self.entry.get("passed"))
+        """Whether the claim was recorded and holds (a measurement without a verdict does not count)."""
+        return bool(self.entry and self.entry.get("passed") and self.judged)
 
     def cells(self) -> list[str]:
-        """Measured value, requirement (op threshold) and mark ✓/✗."""
+        """Measured value, requirement (op threshold) and mark ✓/✗ (``measured`` without a verdict)."""
         if self.entry is None:
             return ["not recorded", "", "✗"]
         value, threshold = self.entry["value"], self.entry["threshold"]
         measured = f"{value:.4g}" if isinstance(value, int | float) else str(value)
-        return [measured, f"{_OP_SYMBOLS[self.entry['op']]} {threshold:.4g}", "✓" if self.passed else "✗"]
+        mark = "measured (no verdict in this profile)" if not self.judged else "✓" if self.passed else "✗"
+        return [measured, f"{_OP_SYMBOLS[self.entry['op']]} {threshold:.4g}", mark]
+
+    @property
+    def paper(self) -> str:
+        """The bib key of the paper the claim is about."""
+        return self.claim.paper or self.chapter.citation
 
 
 def collect_claims(project: Project, profile: str) -> list[ClaimRow]:
@@ -52,32 +77,53 @@ def collect_claims(project: Project, profile: str) -> list[ClaimRow]:
 
 def claims_table(rows: list[ClaimRow]) -> str:
     """The claims as a plain table for the terminal."""
-    headers = ["claim", "measured", "requirement", "status"]
-    return markdown_table(headers, [[row.claim.id, *row.cells()] for row in rows])
+    headers = ["claim", "kind", "measured", "requirement", "status"]
+    return markdown_table(headers, [[row.claim.id, row.claim.kind, *row.cells()] for row in rows])
+
+
+def _count(rows: list[ClaimRow]) -> str:
+    judged = [row for row in rows if row.judged]
+    text = f"{sum(row.passed for row in judged)}/{len(judged)}" if judged else ""
+    measured = len(rows) - len(judged)
+    return (text + (" + " if text else "") + f"{measured} measured") if measured else (text or "–")
 
 
 def claims_page(rows: list[ClaimRow], profile: str) -> str:
-    """The book's Claims page (MyST markdown): one section per chapter, one table row per claim."""
+    """The book's Claims page (MyST markdown): counts per paper and kind, then one section per kind."""
+    kinds = [kind for kind in KIND_TITLES if any(row.claim.kind == kind for row in rows)]
+    papers = list(dict.fromkeys(row.paper for row in rows))
+    summary = markdown_table(
+        ["paper", *kinds],
+        [
+            [f"{{cite:t}}`{paper}`", *(_count([r for r in rows if r.paper == paper and r.claim.kind == kind])
+                                       for kind in kinds)]
+            for paper in papers
+        ],
+    )
     sections = []
-    for slug in dict.fromkeys(row.chapter.slug for row in rows):
-        chapter_rows = [row for row in rows if row.chapter.slug == slug]
-        chapter = chapter_rows[0].chapter
+    for kind in kinds:
+        kind_rows = [row for row in rows if row.claim.kind == kind]
         table = markdown_table(
-            ["claim", "measured", "requirement", "status"],
-            [[f"{row.claim.statement} `{row.claim.id}`", *row.cells()] for row in chapter_rows],
+            ["chapter", "claim", "measured", "requirement", "status"],
+            [[f"{{doc}}`{row.chapter.slug}`", f"{row.claim.statement} `{row.claim.id}`", *row.cells()]
+             for row in kind_rows],
         )
-        held = sum(row.passed for row in chapter_rows)
-        sections.append(
-            f"## {chapter.title}\n\nChapter {{doc}}`{slug}`, reproducing {{cite}}`{chapter.citation}`: "
-            f"{held} of {len(chapter_rows)} claims hold.\n\n{table}\n"
-        )
-    passed = sum(row.passed for row in rows)
+        sections.append(f"## {KIND_TITLES[kind]} ({_count(kind_rows)})\n\n{KIND_TEXT[kind]}\n\n{table}\n")
+    judged = [row for row in rows if row.judged]
+    passed = sum(row.passed for row in judged)
+    measured = len(rows) - len(judged)
+    note = f" {measured} speed claims are recorded as measurements without a verdict." if measured else ""
     body = "\n".join(sections)
     return f"""# Claims
 
 Each claim is measured by its chapter, recorded in the chapter's `numbers.json` and checked by
 `python -m paper_experiments` after the chapter runs. This build uses the **{profile}** parameter set
 (`smoke`: small sizes that run in CI; `full`: each chapter's default sizes, as large as a 2-core CPU
-allows). ✓ means the measured value meets the requirement. **{passed} of {len(rows)} claims hold.**
+allows). ✓ means the measured value meets the requirement. **{passed} of {len(judged)} judged claims
+hold.**{note} Which headline claims of each paper are reproduced at all is on the {{doc}}`coverage` page.
+
+Claims per paper and kind (held / judged):
+
+{summary}
 
 {body}"""

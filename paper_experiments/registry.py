@@ -9,7 +9,7 @@ every chapter runs in CI. The slug is also the results-folder name: one name end
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -18,6 +18,10 @@ from paper_experiments import ConfigError
 
 Profile = Literal["smoke", "full"]
 PROFILES: tuple[str, ...] = get_args(Profile)
+ClaimKind = Literal["paper", "check", "speed"]
+CLAIM_KINDS: tuple[str, ...] = get_args(ClaimKind)
+# Speed claims get a verdict only in this profile; elsewhere their ratio is recorded as a measurement.
+SPEED_VERDICT_PROFILE = "full"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIB_FILE = "book/references.bib"
 
@@ -28,13 +32,23 @@ _CLAIM_NAME = re.compile(r"[a-z0-9]+(_[a-z0-9]+)*")
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim reproduced by a chapter: id ``<slug>.<name>`` and a short human statement.
+    """A claim reproduced by a chapter: id ``<slug>.<name>``, a short human statement and what it tests.
 
-    The chapter measures it with ``Recorder.claim(id, statement, value, op, threshold)``.
+    ``kind``: ``"paper"`` (a statement a paper makes, measured; ``paper`` names its bib key when it is not the
+    chapter's citation), ``"check"`` (consistency of our own construction: recovery after projection, weak
+    duality of our certificate, a restriction being an upper bound, a loop invariant) or ``"speed"`` (a timing
+    ratio: judged only in the ``full`` profile, recorded without a verdict in ``smoke``). The chapter measures
+    it with ``Recorder.claim(id, statement, value, op, threshold)``.
     """
 
     id: str
     statement: str
+    kind: ClaimKind
+    paper: str | None = None
+
+    def judged(self, profile: str) -> bool:
+        """Whether a run with ``profile`` gives this claim a pass/fail verdict."""
+        return self.kind != "speed" or profile == SPEED_VERDICT_PROFILE
 
 
 @dataclass(frozen=True)
@@ -42,7 +56,12 @@ class Chapter:
     """One chapter: its notebook, the paper it reproduces, what it must produce, how to run it.
 
     ``timeout_s`` is the wall-clock budget of the whole chapter per profile and
-    ``cell_timeout_s`` the limit of a single cell; both are enforced as timeouts.
+    ``cell_timeout_s`` the limit of a single cell; both are enforced as timeouts, never as verdicts, and are
+    set to at least five times the chapter's measured time on an idle 2-core machine (CONTRIBUTING.md).
+    ``capped_s`` adds, from the parameters of a run, the seconds its capped work can take at most (the
+    benchmark's per-method time caps): the chapter's budget is derived from the caps it sets, not guessed.
+    ``inputs`` are folders (relative to the output root) whose files enter the cache key, such as saved
+    benchmark results a chapter reads.
     """
 
     slug: str
@@ -54,6 +73,8 @@ class Chapter:
     smoke: Mapping[str, Any]
     timeout_s: Mapping[str, float]
     cell_timeout_s: Mapping[str, float]
+    capped_s: Callable[[Mapping[str, Any]], float] | None = None
+    inputs: tuple[str, ...] = ()
 
     @property
     def notebook(self) -> str:
@@ -69,6 +90,20 @@ class Chapter:
         """The complete parameter set of ``profile``: ``full``, overridden by ``smoke`` for smoke runs."""
         check_profile(profile)
         return {**self.full, **(self.smoke if profile == "smoke" else {})}
+
+    def budget_s(self, profile: str) -> tuple[float, float]:
+        """``(chapter, cell)`` wall-clock limits of a run with ``profile``: the fixed limits plus the capped work."""
+        extra = float(self.capped_s(self.params(profile))) if self.capped_s is not None else 0.0
+        return self.timeout_s[profile] + extra, self.cell_timeout_s[profile] + extra
+
+
+def _benchmark_caps(params: Mapping[str, Any]) -> float:
+    """Seconds the ``solver_speed`` benchmark can take at most: every isolated method run killed at its cap."""
+    if not params["isolate"]:
+        return 0.0
+    from paper_experiments.benchmarks.solvers import cap_budget_s, profile_problems
+
+    return cap_budget_s(profile_problems(params["profile"]), params["time_cap"])
 
 
 CHAPTERS: dict[str, Chapter] = {
@@ -89,34 +124,42 @@ CHAPTERS: dict[str, Chapter] = {
                 Claim(
                     "two_layer_convex.certified_optimal",
                     "The convex optimum over the complete arrangement is certified by a dual bound.",
+                    "paper",
                 ),
                 Claim(
                     "two_layer_convex.recovery_exact",
                     "The ReLU network recovered from the convex solution attains the convex optimum.",
+                    "check",
                 ),
                 Claim(
                     "two_layer_convex.convex_below_sgd",
                     "No SGD or Adam run, at any width or seed, ends below the certified convex optimum.",
+                    "paper",
                 ),
                 Claim(
                     "two_layer_convex.sgd_bounds_valid",
                     "Every certificate computed from an SGD or Adam network is a lower bound on the optimum.",
+                    "check",
                 ),
                 Claim(
                     "two_layer_convex.sampled_never_below",
                     "The optimum over sampled patterns is never below the certified optimum.",
+                    "check",
                 ),
                 Claim(
                     "two_layer_convex.few_patterns_upper_bound",
                     "With very few sampled patterns the convex program is strictly above the optimum.",
+                    "check",
                 ),
                 Claim(
                     "two_layer_convex.pruned_at_most_n_plus_1",
                     "After pruning, the optimal network has at most n + 1 neurons.",
+                    "check",
                 ),
                 Claim(
                     "two_layer_convex.pruning_preserves_objective",
                     "Pruning the recovered network leaves its objective unchanged.",
+                    "check",
                 ),
             ),
             full={
@@ -161,28 +204,34 @@ CHAPTERS: dict[str, Chapter] = {
                     "linear_splines.ramp_lasso_equal",
                     "With free biases, the convex optimum over the complete arrangement equals the optimum of the "
                     "Lasso over ramps with kinks at the data points.",
+                    "paper",
                 ),
                 Claim(
                     "linear_splines.kinks_at_data",
                     "The optimal network built from the ramp Lasso has every kink on a data point.",
+                    "check",
                 ),
                 Claim(
                     "linear_splines.min_norm_limit",
                     "As beta -> 0 the optimal network tends, on the data range, to the minimum-norm interpolating "
                     "linear spline.",
+                    "paper",
                 ),
                 Claim(
                     "linear_splines.penalised_bias_moves_kinks",
                     "With penalised biases, kinks at data points are no longer optimal: the best network with its "
                     "kinks on data points is strictly worse than the optimum.",
+                    "paper",
                 ),
                 Claim(
                     "linear_splines.rank_one_closed_form",
                     "For rank-one data the closed-form two-neuron solution attains the convex solver's optimum.",
+                    "paper",
                 ),
                 Claim(
                     "linear_splines.sgd_not_below",
                     "No SGD or Adam run ends below the convex optimum.",
+                    "paper",
                 ),
             ),
             full={
@@ -234,37 +283,45 @@ CHAPTERS: dict[str, Chapter] = {
                 Claim(
                     "ntk_vs_finite_width.convex_certified",
                     "The convex optimum over the complete arrangement of the 1-D data is certified by a dual bound.",
+                    "paper",
                 ),
                 Claim(
                     "ntk_vs_finite_width.ntk_smooth_vs_kinks",
                     "The NTK predictor is curved almost everywhere: almost no grid interval has zero second "
                     "difference.",
+                    "paper",
                 ),
                 Claim(
                     "ntk_vs_finite_width.convex_piecewise_linear",
                     "The convex-optimal network is linear except at a few kinks: almost every grid interval is flat.",
+                    "check",
                 ),
                 Claim(
                     "ntk_vs_finite_width.lazy_tracks_ntk",
                     "At the largest width, lazily trained networks are several times closer to the NTK predictor "
                     "than to the convex-optimal network.",
+                    "paper",
                 ),
                 Claim(
                     "ntk_vs_finite_width.lazy_distance_decreases",
                     "The distance of lazily trained networks to the NTK predictor decreases with width.",
+                    "paper",
                 ),
                 Claim(
                     "ntk_vs_finite_width.rich_approaches_convex",
                     "Networks trained from a small initialisation with weight decay reach the convex optimum "
                     "within 1%.",
+                    "paper",
                 ),
                 Claim(
                     "ntk_vs_finite_width.rich_not_below",
                     "No rich-regime run ends below the certified convex optimum.",
+                    "paper",
                 ),
                 Claim(
                     "ntk_vs_finite_width.rich_closer_to_convex",
                     "The rich-regime networks are closer to the convex-optimal network than to the NTK predictor.",
+                    "paper",
                 ),
             ),
             full={
@@ -307,21 +364,25 @@ CHAPTERS: dict[str, Chapter] = {
                     "decision_regions.convex_not_above_sgd",
                     "On moons, circles and a spiral, with hinge and squared loss, the certified convex optimum is "
                     "never above the final objective of any Adam run of any width.",
+                    "paper",
                 ),
                 Claim(
                     "decision_regions.neurons_extreme_points",
                     "Every optimal neuron attains the support function of conv(Q u -Q) in the dual direction: its "
                     "signed point s_j (X u_j)_+ lies on the boundary of the hull of the rectified ellipsoid.",
+                    "paper",
                 ),
                 Claim(
                     "decision_regions.whitened_closed_form",
                     "For whitened data (X X^T = I) and squared loss, the two-neuron soft-thresholding closed form "
                     "equals the convex optimum over the complete arrangement at every beta.",
+                    "paper",
                 ),
                 Claim(
                     "decision_regions.neurons_resemble_class_means",
-                    "On 8x8 digits the convex neurons are far closer to non-negative combinations of the "
-                    "label-signed class means than random directions are.",
+                    "On 8x8 digits the convex neurons are closer to non-negative combinations of the label-signed "
+                    "class means than 99% of random directions are (the control).",
+                    "paper",
                 ),
             ),
             full={
@@ -387,18 +448,22 @@ CHAPTERS: dict[str, Chapter] = {
                 Claim(
                     "cutting_planes.bounds_meet",
                     "The cutting-plane upper and lower bounds meet at termination (relative gap at most 1e-6).",
+                    "check",
                 ),
                 Claim(
                     "cutting_planes.matches_full_program",
                     "The cutting-plane objective equals the optimum of the full convex program over all patterns.",
+                    "check",
                 ),
                 Claim(
                     "cutting_planes.at_most_n_plus_1_neurons",
-                    "At termination the cutting-plane network has at most n + 1 neurons.",
+                    "Pruned by the Caratheodory reduction, the network found at termination has at most n + 1 neurons.",
+                    "check",
                 ),
                 Claim(
                     "cutting_planes.sgd_not_below",
                     "No SGD or Adam run ends below the optimum certified by the cutting-plane method.",
+                    "paper",
                 ),
             ),
             full={
@@ -441,29 +506,35 @@ CHAPTERS: dict[str, Chapter] = {
                     "copositive_relaxation.scalar_reduction",
                     "With c = 1 the vector-output convex program equals the scalar convex ReLU program of the first "
                     "chapter (same optimum).",
+                    "check",
                 ),
                 Claim(
                     "copositive_relaxation.exact_recovery",
                     "The network recovered from the exact (copositive) program attains its optimum.",
+                    "paper",
                 ),
                 Claim(
                     "copositive_relaxation.relaxation_lower_bound",
                     "The relaxations (cones dropped; doubly non-negative) over the complete arrangement are below "
                     "every SGD/Adam run.",
+                    "paper",
                 ),
                 Claim(
                     "copositive_relaxation.svt_equals_solver",
                     "On spike-free (whitened) data with one-hot labels the soft-thresholded SVD equals the exact "
                     "solver's optimum at every beta.",
+                    "paper",
                 ),
                 Claim(
                     "copositive_relaxation.sgd_not_below_svt",
                     "No Adam run on spike-free data ends below the soft-thresholded SVD value.",
+                    "paper",
                 ),
                 Claim(
                     "copositive_relaxation.relaxation_exact_recovered",
                     "Where the relaxation is exact (spike-free data, one-hot labels) the network recovered from the "
                     "relaxation's solution attains the relaxation's value.",
+                    "paper",
                 ),
             ),
             full={
@@ -515,16 +586,19 @@ CHAPTERS: dict[str, Chapter] = {
                 Claim(
                     "convolutional_networks.recovery_exact",
                     "The two-layer ReLU CNN recovered from each convex solution attains the convex objective.",
+                    "check",
                 ),
                 Claim(
                     "convolutional_networks.sgd_not_below_complete",
                     "No SGD or Adam run, at any width or seed, ends below the convex optimum over the complete "
                     "patch arrangement of an instance small enough to enumerate.",
+                    "paper",
                 ),
                 Claim(
                     "convolutional_networks.circular_dft_equals_solver",
                     "For the linear CNN with circular convolution, the l1 solution in the DFT domain (closed form per "
                     "frequency on shift-closed data) has the objective of a solver on the CNN's nuclear-norm program.",
+                    "paper",
                 ),
             ),
             full={
@@ -591,25 +665,30 @@ CHAPTERS: dict[str, Chapter] = {
                     "batchnorm_networks.recovery_exact",
                     "The BN network recovered from the convex program on the whitened basis [U, 1/sqrt(n)] "
                     "attains the convex optimum.",
+                    "check",
                 ),
                 Claim(
                     "batchnorm_networks.sgd_not_below",
                     "No SGD or Adam run on the BN network, at any epoch, width or seed, goes below the convex "
                     "optimum over the complete arrangement.",
+                    "paper",
                 ),
                 Claim(
                     "batchnorm_networks.sgd_reaches_optimum",
                     "The best SGD/Adam run at the largest width comes within 1% of the convex optimum.",
+                    "paper",
                 ),
                 Claim(
                     "batchnorm_networks.closed_form_equals_solver",
                     "For n <= d the closed-form optimum (soft-thresholded halves of y) equals the solver's optimum "
                     "over every activation pattern, at every beta.",
+                    "paper",
                 ),
                 Claim(
                     "batchnorm_networks.gd_prefers_top_singular",
                     "Gradient-descent-trained BN networks put at least twice the share of an isotropic direction "
                     "into the top singular directions of the data, also from an isotropic initialisation.",
+                    "paper",
                 ),
             ),
             full={
@@ -666,26 +745,31 @@ CHAPTERS: dict[str, Chapter] = {
                     "For a two-layer linear network on whitened data, the rank of the hidden weight trained by "
                     "gradient descent (singular values above 1e-3 sqrt(s_1)) equals the closed-form rank "
                     "#{i: s_i > beta} at every beta of the sweep.",
+                    "paper",
                 ),
                 Claim(
                     "neural_collapse.deep_linear_rank_one",
                     "Every layer of a four-layer linear network with one output ends training with stable rank "
                     "at most 1.05 (rank one, as the closed form predicts).",
+                    "paper",
                 ),
                 Claim(
                     "neural_collapse.nc2_etf",
                     "The centred class means of the BN features end within 0.05 of a simplex ETF (norm spread and "
                     "largest deviation of the pairwise cosines from -1/(C-1)).",
+                    "paper",
                 ),
                 Claim(
                     "neural_collapse.nc_improves",
                     "The within-class variability NC1 falls by at least a factor 100 from initialisation to the end "
                     "of training.",
+                    "paper",
                 ),
                 Claim(
                     "neural_collapse.bn_bound_valid",
                     "The closed-form value of the BN last-layer problem is a lower bound on the training objective "
                     "at every recorded epoch.",
+                    "check",
                 ),
             ),
             full={
@@ -735,46 +819,56 @@ CHAPTERS: dict[str, Chapter] = {
                 Claim(
                     "solver_speed.fista_matches_cvxpy",
                     "Restarted FISTA (torch) reaches Clarabel's optimum of the gated-ReLU program to 1e-6 relative.",
+                    "check",
                 ),
                 Claim(
                     "solver_speed.fista_gap_certified",
                     "FISTA stops on its own duality certificate: relative gap at most 1e-6 at the returned point.",
+                    "check",
                 ),
                 Claim(
                     "solver_speed.relu_matches_cvxpy",
                     "The active-set ReLU solver reaches Clarabel's optimum of the cone-constrained program to 1e-6.",
+                    "check",
                 ),
                 Claim(
                     "solver_speed.relu_feasible",
                     "The active-set ReLU point satisfies every cone constraint (relative violation at most 1e-6).",
+                    "check",
                 ),
                 Claim(
                     "solver_speed.relu_gap_certified",
                     "certify_convex, independently of the solver, certifies the ReLU point to a relative gap 1e-6.",
+                    "check",
                 ),
                 Claim(
                     "solver_speed.gated_speedup_vs_clarabel",
                     "On the largest gated problem (full: (2000, 50, 500)) FISTA reaches 1e-6 at least 50x faster "
                     "than Clarabel.",
+                    "speed",
                 ),
                 Claim(
                     "solver_speed.relu_speedup_vs_clarabel",
                     "On the largest ReLU problem (full: (500, 20, 200)) the active-set solver reaches a certified "
                     "1e-6 faster than Clarabel.",
+                    "speed",
                 ),
                 Claim(
                     "solver_speed.gated_speedup_vs_pyscnn",
                     "On the largest gated problem FISTA reaches 1e-6 at least 1.5x faster than pyscnn's R-FISTA.",
+                    "speed",
                 ),
                 Claim(
                     "solver_speed.relu_speedup_vs_pyscnn",
                     "On the largest ReLU problem the active-set solver reaches 1e-6 at least 5x faster than pyscnn's "
                     "augmented Lagrangian.",
+                    "speed",
                 ),
                 Claim(
                     "solver_speed.enriched_patterns_beat_adam",
                     "Grown from the trained networks' activation patterns, the convex optimum is at or below the best "
                     "Adam/SGD objective (relative 1e-6).",
+                    "check",
                 ),
             ),
             full={
@@ -810,15 +904,17 @@ CHAPTERS: dict[str, Chapter] = {
                 "profile": "tiny",
                 "use_saved": False,
                 "time_cap": 60.0,
+                "isolate": False,
                 "epochs": 500,
                 "n_seeds": 2,
                 "growth_rounds": 4,
-                "gated_speedup_min": 5.0,
-                "pyscnn_gated_speedup_min": 1.0,
-                "pyscnn_relu_speedup_min": 1.0,
             },
-            timeout_s={"smoke": 300, "full": 2400},
-            cell_timeout_s={"smoke": 240, "full": 2100},
+            # Fixed limits cover everything but the benchmark (idle 2 cores: smoke ~40 s in all, full ~300 s
+            # outside the benchmark); the benchmark adds its own caps (capped_s).
+            timeout_s={"smoke": 300, "full": 1800},
+            cell_timeout_s={"smoke": 240, "full": 1200},
+            capped_s=_benchmark_caps,
+            inputs=("_build/benchmarks/solver_speed",),
         ),
     ]
 }
@@ -871,6 +967,10 @@ def _chapter_problems(key: str, chapter: Chapter, root: Path, known_bib_keys: se
             problems.append(f"{slug}: claim id {claim.id!r} must look like '{slug}.<name>'")
         if not claim.statement.strip():
             problems.append(f"{slug}: claim {claim.id!r} has no statement")
+        if claim.kind not in CLAIM_KINDS:
+            problems.append(f"{slug}: claim {claim.id!r} has kind {claim.kind!r}; choose one of {CLAIM_KINDS}")
+        if claim.paper is not None and claim.paper not in known_bib_keys:
+            problems.append(f"{slug}: claim {claim.id!r} names paper {claim.paper!r}, which is not in {BIB_FILE}")
     extra = sorted(set(chapter.smoke) - set(chapter.full))
     if extra:
         problems.append(f"{slug}: smoke parameters {extra} are not in the full set")

@@ -3,13 +3,15 @@
 For a chapter and a profile (``smoke`` or ``full``) the runner
 
 1. computes a cache key: sha256 over the notebook's code cells, the parameter set, every
-   ``*.py``/``*.mplstyle`` file of ``cvxnn_core/`` and the dependency pins of ``pyproject.toml``;
+   ``*.py``/``*.mplstyle`` file of ``cvxnn_core/`` and of ``paper_experiments/benchmarks/``, the files of the
+   chapter's declared ``inputs`` (saved benchmark results) and the dependency pins of ``pyproject.toml``;
 2. on a hit (``_build/results/<slug>/<profile>-<key[:16]>/`` exists with an ok status) executes
    nothing; on a miss runs the notebook with papermill into ``_build/results/<slug>/.tmp-*/``
    (``cwd`` = repository root, ``output_dir`` pointing there, a per-cell timeout capped by the
-   chapter's wall-clock budget);
+   chapter's wall-clock budget, :meth:`Chapter.budget_s`: a hang guard, never a verdict);
 3. checks that every declared figure exists as non-empty png and svg, that every declared claim
-   is recorded in ``numbers.json`` and passed, and that no undeclared claim was recorded;
+   is recorded in ``numbers.json`` and passed (a ``speed`` claim outside the ``full`` profile is
+   recorded as a measurement without a verdict), and that no undeclared claim was recorded;
 4. writes ``status.json`` and renames the folder into place: ``<profile>-<key[:16]>`` when ok,
    ``failed-<profile>-<key[:16]>`` otherwise. A killed run leaves only a ``.tmp-*`` folder, which
    the next run of that chapter removes; other chapters' folders are never touched;
@@ -49,6 +51,8 @@ from paper_experiments import ConfigError, markdown_table
 from paper_experiments.registry import CHAPTERS, REPO_ROOT, Chapter, check_profile, validate_registry
 
 CORE_PACKAGE = "cvxnn_core"
+# Code whose change must re-run a chapter: the core and the benchmark a chapter may run.
+CODE_DIRS = (CORE_PACKAGE, "paper_experiments/benchmarks")
 CORE_SUFFIXES = (".py", ".mplstyle")
 STATUS_FILE = "status.json"
 MAX_JOBS = 2
@@ -90,7 +94,9 @@ class ChapterStatus:
     """The outcome of one chapter run, stored as ``status.json`` in its result folder.
 
     ``folder`` is the result folder's name under ``_build/results/<slug>/``; ``claims`` maps each
-    declared claim that was recorded to its ``numbers.json`` entry; ``error`` describes the failing
+    declared claim that was recorded to its ``numbers.json`` entry, with its ``kind`` and ``judged``
+    (False for a speed claim outside the full profile: a measurement without a verdict);
+    ``budget_s`` is the chapter's wall-clock limit for this run; ``error`` describes the failing
     cell (index in the executed notebook, source excerpt, error name and message); ``problems``
     lists every reason the chapter failed. ``cached`` (not stored) marks a cache hit.
     """
@@ -105,6 +111,7 @@ class ChapterStatus:
     git_sha: str | None
     claims_total: int
     claims: dict[str, dict[str, Any]] = field(default_factory=dict)
+    budget_s: float | None = None
     missing_figures: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
@@ -117,8 +124,13 @@ class ChapterStatus:
 
     @property
     def claims_passed(self) -> int:
-        """How many declared claims were recorded and passed."""
-        return sum(bool(entry.get("passed")) for entry in self.claims.values())
+        """How many declared claims were recorded, judged and passed."""
+        return sum(bool(entry.get("passed")) and entry.get("judged", True) for entry in self.claims.values())
+
+    @property
+    def claims_judged(self) -> int:
+        """How many declared claims get a verdict in this run (all but speed claims outside ``full``)."""
+        return self.claims_total - sum(not entry.get("judged", True) for entry in self.claims.values())
 
     def to_json(self) -> str:
         """The ``status.json`` text (everything but ``cached``)."""
@@ -128,24 +140,38 @@ class ChapterStatus:
 
 
 def cache_key(project: Project, chapter: Chapter, profile: str) -> str:
-    """sha256 over the notebook's code cells, the parameters, the core sources and the dependency pins.
+    """sha256 over the notebook's code cells, the parameters, the code, the chapter's inputs and the pins.
 
-    Outputs, execution counts, metadata and markdown cells of the notebook do not enter the key.
+    Code: every ``*.py``/``*.mplstyle`` file of :data:`CODE_DIRS`. Inputs: every file under the chapter's
+    ``inputs`` folders (relative to the output root). Outputs, execution counts, metadata and markdown cells
+    of the notebook do not enter the key.
     """
     notebook = nbformat.read(project.root / chapter.notebook, as_version=4)
-    core = project.root / CORE_PACKAGE
-    core_files = {
-        path.relative_to(core).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(core.rglob("*"))
+    code = {
+        path.relative_to(project.root).as_posix(): _file_hash(path)
+        for folder in CODE_DIRS
+        for path in sorted((project.root / folder).rglob("*"))
         if path.suffix in CORE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts
+    }
+    base = project.output_root or project.root
+    inputs = {
+        path.relative_to(base).as_posix(): _file_hash(path)
+        for folder in chapter.inputs
+        for path in sorted((base / folder).rglob("*"))
+        if path.is_file()
     }
     manifest = {
         "code": [cell.source for cell in notebook.cells if cell.cell_type == "code"],
         "params": chapter.params(profile),
-        "core": core_files,
+        "core": code,
+        "inputs": inputs,
         "pins": _dependency_pins(project.root / "pyproject.toml"),
     }
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _dependency_pins(pyproject: Path) -> dict[str, Any]:
@@ -318,7 +344,8 @@ def _execute(
     project: Project, chapter: Chapter, profile: str, key: str, out: Path, sha: str | None
 ) -> ChapterStatus:
     """Execute the notebook into ``out`` and verify what it produced; name the folder it will become."""
-    clock = _CellClock(chapter.cell_timeout_s[profile], chapter.timeout_s[profile])
+    budget_s, cell_s = chapter.budget_s(profile)
+    clock = _CellClock(cell_s, budget_s)
     start = time.monotonic()
     error = None
     try:
@@ -343,7 +370,7 @@ def _execute(
     except Exception as exc:  # a dead kernel or an unreadable notebook fails this chapter only
         error = _error(clock.index, clock.source, type(exc).__name__, str(exc), [])
     wall_s = time.monotonic() - start
-    claims, missing, problems = _verify(chapter, out)
+    claims, missing, problems = _verify(chapter, out, profile)
     if error is not None:  # what the notebook did not produce follows from the error
         problems = [f"execution failed at cell {error['cell_index']}: {error['ename']}"]
     return ChapterStatus(
@@ -357,6 +384,7 @@ def _execute(
         git_sha=sha,
         claims_total=len(chapter.claims),
         claims=claims,
+        budget_s=round(budget_s, 1),
         missing_figures=missing,
         problems=problems,
         error=error,
@@ -373,8 +401,12 @@ def _error(index: int | None, source: str, ename: str, evalue: str, traceback: l
     }
 
 
-def _verify(chapter: Chapter, out: Path) -> tuple[dict[str, dict[str, Any]], list[str], list[str]]:
-    """Declared figures present (non-empty png and svg); declared claims recorded and passed, no others."""
+def _verify(chapter: Chapter, out: Path, profile: str) -> tuple[dict[str, dict[str, Any]], list[str], list[str]]:
+    """Declared figures present (non-empty png and svg); declared claims recorded and passed, no others.
+
+    A claim that ``profile`` does not judge (:meth:`Claim.judged`: speed claims outside ``full``) must be
+    recorded, but its comparison is kept as a measurement, not a failure.
+    """
     from cvxnn_core.plotting import FIGURE_FORMATS  # matplotlib is only needed once a chapter ran
 
     missing = [
@@ -389,24 +421,33 @@ def _verify(chapter: Chapter, out: Path) -> tuple[dict[str, dict[str, Any]], lis
     except (OSError, ValueError, KeyError):
         recorded = {}
         problems.append("numbers.json is missing or unreadable")
-    for claim_id in chapter.claim_ids:
-        entry = recorded.get(claim_id)
+    claims = {}
+    for claim in chapter.claims:
+        entry = recorded.get(claim.id)
         if entry is None:
-            problems.append(f"claim {claim_id} was not recorded")
-        elif not entry.get("passed"):
-            problems.append(f"claim {claim_id} failed: {entry['value']} {entry['op']} {entry['threshold']}")
+            problems.append(f"claim {claim.id} was not recorded")
+            continue
+        claims[claim.id] = {**entry, "kind": claim.kind, "judged": claim.judged(profile)}
+        if claim.judged(profile) and not entry.get("passed"):
+            problems.append(f"claim {claim.id} failed: {entry['value']} {entry['op']} {entry['threshold']}")
     for claim_id in sorted(set(recorded) - set(chapter.claim_ids)):
         problems.append(f"undeclared claim {claim_id} (declare it in the registry)")
-    claims = {claim_id: recorded[claim_id] for claim_id in chapter.claim_ids if claim_id in recorded}
     return claims, missing, problems
 
 
 def status_table(statuses: Iterable[ChapterStatus]) -> str:
-    """A table of chapter, profile, status (ok/cached/failed), time, claims passed/total, key, git SHA."""
-    rows = [
-        [s.slug, s.profile, s.label, f"{s.wall_s:.1f} s", f"{s.claims_passed}/{s.claims_total}",
-         s.key[:16], s.git_sha or "-", s.finished_at]
-        for s in statuses
-    ]
-    return markdown_table(["chapter", "profile", "status", "time", "claims", "key", "git", "finished"], rows)
+    """A table of chapter, profile, status (ok/cached/failed), time and budget, claims, key, git SHA.
+
+    Claims read ``passed/judged``, followed by ``+ k measured`` for recorded claims without a verdict.
+    """
+    rows = []
+    for s in statuses:
+        claims = f"{s.claims_passed}/{s.claims_judged}"
+        if s.claims_judged < s.claims_total:
+            claims += f" + {s.claims_total - s.claims_judged} measured"
+        budget = f"{s.budget_s:.0f} s" if s.budget_s is not None else "-"
+        rows.append([s.slug, s.profile, s.label, f"{s.wall_s:.1f} s", budget, claims, s.key[:16], s.git_sha or "-",
+                     s.finished_at])
+    headers = ["chapter", "profile", "status", "time", "budget", "claims", "key", "git", "finished"]
+    return markdown_table(headers, rows)
 

@@ -22,7 +22,9 @@ the tolerance or below (sampled patterns make the convex program a restriction).
 
 Outputs (``--out``, default ``_build/benchmarks/solver_speed/<profile>``; the chapter ``solver_speed`` reads every
 folder there): ``results.csv``, ``traces.csv``,
-``machine.json`` (CPU, cores, memory, load before and after, threads, versions) and ``config.json``.
+``machine.json`` (CPU, cores, memory, load before and after, threads, versions) and ``config.json`` (the
+options, the problems and ``code_hash``, :func:`code_hash` of the code that produced the results: the chapter
+reads only results whose hash equals the current code's and re-runs the others).
 
 Usage::
 
@@ -118,9 +120,9 @@ def profile_problems(profile: str) -> list[Problem]:
     ``scaling`` (ladders in ``n`` at ``(d, P) = (20, 200)`` and in ``P`` at ``(n, d) = (1000, 20)``).
     """
     teacher = lambda kind, n, d, P: Problem(kind, "teacher", n, d, P)  # noqa: E731
-    if profile == "tiny":
+    if profile == "tiny":  # seconds in one process: the chapter's smoke run
         gated = [(100, 10, 50), (200, 10, 50), (400, 10, 50), (400, 10, 100), (400, 10, 200)]
-        return [teacher("gated", *s) for s in gated] + [teacher("relu", 100, 10, 50)]
+        return [teacher("gated", *s) for s in gated] + [teacher("relu", 60, 8, 30)]
     if profile == "mid":
         gated = [
             (250, 20, 200),
@@ -475,6 +477,39 @@ def _run_isolated(
         return payload["row"], payload["trace"]
 
 
+def code_hash(root: str | os.PathLike[str] | None = None) -> str:
+    """sha256 (first 16 hex digits) over the sources of ``cvxnn_core`` and of this benchmark module.
+
+    Saved results carry it (``config.json``); results of other code are stale and are not read as current.
+    """
+    import hashlib
+
+    root = Path(root) if root is not None else Path(__file__).resolve().parents[2]
+    files = sorted((root / "cvxnn_core").rglob("*.py")) + [root / "paper_experiments" / "benchmarks" / "solvers.py"]
+    digest = hashlib.sha256()
+    for path in files:
+        if "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cap_budget_s(problems: Sequence[Problem], time_cap: float, methods: Iterable[str] | None = None) -> float:
+    """The longest an isolated :func:`run_benchmark` can take: ``time_cap + GRACE_S`` for every (problem, method).
+
+    Every method runs in its own process, killed at ``time_cap + GRACE_S``, so this sum bounds the whole run (the
+    chapter ``solver_speed`` derives its wall-clock budget from it instead of guessing one).
+    """
+    chosen = None if methods is None else set(methods)
+    runs = sum(
+        1
+        for problem in problems
+        for method in (GATED_METHODS if problem.kind == "gated" else RELU_METHODS)
+        if chosen is None or method in chosen
+    )
+    return runs * (float(time_cap) + GRACE_S)
+
+
 def run_benchmark(
     problems: Sequence[Problem],
     methods: Iterable[str] | None = None,
@@ -535,7 +570,8 @@ def run_benchmark(
     results = add_accuracy_columns(pd.DataFrame(rows), pd.DataFrame(traces))
     traces_df = pd.DataFrame(traces, columns=["problem", "method", "run", "time", "objective"])
     if out_dir is not None:
-        save_results(out_dir, results, traces_df, machine, {"problems": [asdict(p) for p in problems], **options})
+        config = {"problems": [asdict(p) for p in problems], **options, "code_hash": code_hash()}
+        save_results(out_dir, results, traces_df, machine, config)
     results.attrs["machine"] = machine
     return results, traces_df
 
@@ -600,14 +636,38 @@ def load_results(out_dir) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
     )
 
 
-def load_all(parent) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
-    """Concatenate the benchmark folders under ``parent`` (``full``, ``scaling``, ...); ``None`` if there are none.
+def saved_code_hash(out_dir) -> str | None:
+    """The ``code_hash`` stored in a results folder's ``config.json`` (``None`` when absent)."""
+    try:
+        return json.loads((Path(out_dir) / "config.json").read_text()).get("code_hash")
+    except (OSError, ValueError):
+        return None
 
-    Returns ``(results, traces, machines)`` with a ``run_set`` column naming the folder, and the machine
-    descriptions by folder.
+
+def stale_folders(parent, current: str | None = None) -> list[str]:
+    """Result folders under ``parent`` produced by other code than ``current`` (default: :func:`code_hash`)."""
+    parent = Path(parent)
+    current = current or code_hash()
+    if not parent.exists():
+        return []
+    return [
+        p.name
+        for p in sorted(parent.glob("*"))
+        if p.is_dir() and (p / "results.csv").exists() and saved_code_hash(p) != current
+    ]
+
+
+def load_all(parent, current: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
+    """Concatenate the current benchmark folders under ``parent`` (``full``, ``scaling``, ...); ``None`` if none.
+
+    Only folders whose ``code_hash`` equals ``current`` (default: :func:`code_hash` of this code) are read; the
+    others are stale (:func:`stale_folders`). Returns ``(results, traces, machines)`` with a ``run_set`` column
+    naming the folder, and the machine descriptions by folder.
     """
     parent = Path(parent)
-    found = [(p.name, load_results(p)) for p in sorted(parent.glob("*")) if p.is_dir()] if parent.exists() else []
+    current = current or code_hash()
+    folders = [p for p in sorted(parent.glob("*")) if p.is_dir()] if parent.exists() else []
+    found = [(p.name, load_results(p)) for p in folders if saved_code_hash(p) == current]
     found = [(name, got) for name, got in found if got is not None]
     if not found:
         return None

@@ -1,7 +1,9 @@
 """Every registered chapter runs with the smoke parameters, passes its claims, and the book builds.
 
 Results and HTML go to a temporary folder, never to the repository's ``_build``. Each chapter's
-wall-clock budget (``Chapter.timeout_s["smoke"]``) is enforced by the runner as a timeout.
+wall-clock budget (``Chapter.budget_s("smoke")``) is enforced by the runner as a timeout, and this
+test's own timeout is the sum of those budgets plus the book build's: timeouts stop hangs, they never
+decide pass or fail on a slow or busy machine. Speed claims are recorded without a verdict in smoke.
 """
 
 from __future__ import annotations
@@ -15,14 +17,20 @@ from paper_experiments.registry import CHAPTERS
 from paper_experiments.runner import Project, failure_reason, run_chapters
 
 pytestmark = pytest.mark.notebooks
+BOOK_BUILD_LIMIT_S = 900  # jupyter-book on the smoke results: ~1 min idle
+SMOKE_LIMIT_S = sum(chapter.budget_s("smoke")[0] for chapter in CHAPTERS.values()) + BOOK_BUILD_LIMIT_S
 
 
+@pytest.mark.timeout(SMOKE_LIMIT_S)
 def test_every_chapter_runs_with_smoke_parameters_and_the_book_builds(tmp_path: Path) -> None:
     project = Project(output_root=tmp_path)
     statuses = run_chapters(None, "smoke", project=project)
     for status in statuses:
         assert status.ok, f"{status.slug}: {failure_reason(status)}"
-        assert status.claims_passed == status.claims_total == len(CHAPTERS[status.slug].claims)
+        chapter = CHAPTERS[status.slug]
+        judged = [claim for claim in chapter.claims if claim.judged("smoke")]
+        assert status.claims_passed == status.claims_judged == len(judged)
+        assert set(status.claims) == set(chapter.claim_ids)  # speed claims too: recorded as measurements
         assert status.missing_figures == []
 
     book = build_book(project, "smoke")

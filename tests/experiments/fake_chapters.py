@@ -12,6 +12,20 @@ from paper_experiments.runner import Project
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE_BIB = "@misc{fakepaper,\n  author = {Doe, Jane},\n  title = {A Fake Paper},\n  year = {2024}\n}\n"
+FAKE_COVERAGE = """\
+[[paper]]
+key = "fakepaper"
+title = "A Fake Paper"
+chapters = ["alpha"]
+
+[[paper.claim]]
+text = "n is positive."
+reproduced_by = ["alpha.positive"]
+
+[[paper.claim]]
+text = "Something no chapter measures."
+why_not = "needs data we do not have"
+"""
 
 IMPORTS = """\
 import time
@@ -64,7 +78,7 @@ def fake_chapter(slug: str, figures: tuple[str, ...] = ("fig_line",), **smoke: o
         title=f"Fake {slug}",
         citation="fakepaper",
         figures=figures,
-        claims=(Claim(f"{slug}.positive", "n is positive"),),
+        claims=(Claim(f"{slug}.positive", "n is positive", "paper"),),
         full={"n": 3, "value": 1.0, "sleep_s": 0.0, "fail": False, "extra_claim": False,
               "output_dir": f"_build/results/{slug}/default"},
         smoke=dict(smoke),
@@ -80,6 +94,7 @@ def make_fake_root(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "cvxnn_core", root / "cvxnn_core", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(REPO / "pyproject.toml", root / "pyproject.toml")
     (root / "book" / "references.bib").write_text(FAKE_BIB)
+    (root / "book" / "coverage.toml").write_text(FAKE_COVERAGE)
     return root
 
 

@@ -7,6 +7,7 @@ pyscnn is installed by the README's commands (``--no-deps``); the cases that nee
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,3 +99,33 @@ def test_run_benchmark_writes_and_reloads(tmp_path):
     loaded = bench.load_all(tmp_path)
     assert loaded is not None and list(loaded[0]["run_set"].unique()) == ["tiny"]
     assert len(bench.profile_table(results)) > 0
+
+
+def test_saved_results_of_other_code_are_stale_and_not_read(tmp_path):
+    bench.run_benchmark([GATED], ["fista"], time_cap=60, isolate=False, out_dir=tmp_path / "tiny", log=lambda _: None)
+    assert bench.saved_code_hash(tmp_path / "tiny") == bench.code_hash()
+    assert bench.stale_folders(tmp_path) == []
+    other = "0" * 16  # results produced by some other version of the code
+    assert bench.load_all(tmp_path, current=other) is None
+    assert bench.stale_folders(tmp_path, current=other) == ["tiny"]
+
+
+def test_code_hash_follows_the_core_sources(tmp_path):
+    import shutil
+
+    repo = Path(bench.__file__).resolve().parents[2]
+    shutil.copytree(repo / "cvxnn_core", tmp_path / "cvxnn_core", ignore=shutil.ignore_patterns("__pycache__"))
+    bench_dir = tmp_path / "paper_experiments" / "benchmarks"
+    bench_dir.mkdir(parents=True)
+    shutil.copy2(repo / "paper_experiments" / "benchmarks" / "solvers.py", bench_dir)
+    assert bench.code_hash(tmp_path) == bench.code_hash(repo)
+    with open(tmp_path / "cvxnn_core" / "losses.py", "a") as handle:
+        handle.write("\n# changed\n")
+    assert bench.code_hash(tmp_path) != bench.code_hash(repo)
+
+
+def test_cap_budget_counts_every_isolated_run():
+    problems = [GATED, bench.Problem("relu", "teacher", 60, 8, 30)]
+    runs = len(bench.GATED_METHODS) + len(bench.RELU_METHODS)
+    assert bench.cap_budget_s(problems, 10.0) == runs * (10.0 + bench.GRACE_S)
+    assert bench.cap_budget_s(problems, 10.0, methods=["fista"]) == 10.0 + bench.GRACE_S

@@ -26,6 +26,7 @@ parts:
   - caption: About this build
     chapters:
       - file: book/claims
+      - file: book/coverage
       - file: book/status
       - file: book/references
 """
@@ -64,6 +65,8 @@ def test_build_renders_results_failures_and_claims(fake_root: Path, capsys) -> N
     claims = (html / "book" / "claims.html").read_text()
     assert all(f"{slug}.positive" in claims for slug in ("alpha", "beta", "gamma"))
     assert "✓" in claims and "✗" in claims and (html / "book" / "status.html").is_file()
+    coverage = (html / "book" / "coverage.html").read_text()
+    assert "alpha.positive" in coverage and "not reproduced: needs data we do not have" in coverage
 
     # Warnings are errors: a broken citation fails the build.
     intro = fake_root / "book" / "intro.md"

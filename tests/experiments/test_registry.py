@@ -32,12 +32,20 @@ def test_valid_synthetic_registry_passes(fake_root: Path) -> None:
 
 MISTAKES = {
     "mistyped claim id": (
-        {"claims": (Claim("alhpa.positive", "n is positive"),)},
+        {"claims": (Claim("alhpa.positive", "n is positive", "paper"),)},
         "claim id 'alhpa.positive' must look like 'alpha.<name>'",
     ),
     "duplicate claim id": (
-        {"claims": (Claim("alpha.positive", "a"), Claim("alpha.positive", "b"))},
+        {"claims": (Claim("alpha.positive", "a", "paper"), Claim("alpha.positive", "b", "check"))},
         "duplicate claim id 'alpha.positive'",
+    ),
+    "unknown claim kind": (
+        {"claims": (Claim("alpha.positive", "a", "theorem"),)},  # type: ignore[arg-type]
+        "claim 'alpha.positive' has kind 'theorem'",
+    ),
+    "unknown claim paper": (
+        {"claims": (Claim("alpha.positive", "a", "paper", paper="nobody2099"),)},
+        "names paper 'nobody2099', which is not in book/references.bib",
     ),
     "duplicate figure id": ({"figures": ("fig_line", "fig_line")}, "duplicate figure id 'fig_line'"),
     "bad figure id": ({"figures": ("line",)}, "bad figure id 'line'"),
