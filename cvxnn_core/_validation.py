@@ -1,6 +1,8 @@
-"""Input validation at the public boundary: shapes, finiteness, signs, patterns, seeds.
+"""Input validation at the public boundary: shapes, finiteness, signs, patterns, seeds, options.
 
-Every check raises ``ValueError``/``TypeError`` whose message names the argument and the fix.
+Every check raises ``ValueError``/``TypeError`` whose message names the argument and the fix. One rule for
+targets everywhere: scalar targets are ``(n,)``; a single column ``(n, 1)`` is flattened to ``(n,)``; wider
+``(n, c)`` targets are accepted only where a function says so. Complex input is refused, never cast.
 """
 
 from __future__ import annotations
@@ -12,8 +14,14 @@ import numpy as np
 LOSSES = ("squared", "hinge", "logistic")
 
 
+def _refuse_complex(value: object, name: str) -> None:
+    if np.iscomplexobj(value):
+        raise TypeError(f"{name} is complex; pass real numbers (e.g. {name}.real if the imaginary part is zero)")
+
+
 def check_X(X: object, name: str = "X") -> np.ndarray:
     """Return ``X`` as a finite float64 array of shape ``(n, d)``."""
+    _refuse_complex(X, name)
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -30,7 +38,11 @@ def check_X(X: object, name: str = "X") -> np.ndarray:
 
 
 def check_y(y: object, n: int, name: str = "y", allow_2d: bool = False) -> np.ndarray:
-    """Return ``y`` as a finite float64 array of shape ``(n,)`` (or ``(n, c)`` if ``allow_2d``)."""
+    """Return ``y`` as a finite float64 array of shape ``(n,)`` (or ``(n, c)`` if ``allow_2d``).
+
+    A single column ``(n, 1)`` is flattened to ``(n,)`` unless ``allow_2d``.
+    """
+    _refuse_complex(y, name)
     try:
         arr = np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -107,6 +119,75 @@ def check_seed(seed: object, name: str = "seed") -> int:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {seed!r}")
     return int(seed)
+
+
+def check_positive_number(value: object, name: str) -> float:
+    """Return ``value`` as a finite float ``> 0`` (a step size, a tolerance, a scale)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    out = float(value)
+    if not np.isfinite(out) or out <= 0:
+        raise ValueError(f"{name} must be a positive number (finite and > 0), got {value!r}")
+    return out
+
+
+def check_nonnegative_number(value: object, name: str) -> float:
+    """Return ``value`` as a finite float ``>= 0`` (a noise level, a margin)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a non-negative number, got {value!r}")
+    out = float(value)
+    if not np.isfinite(out) or out < 0:
+        raise ValueError(f"{name} must be a non-negative number (finite and >= 0), got {value!r}")
+    return out
+
+
+def check_same_targets(f: object, y: object, name: str = "f") -> tuple[np.ndarray, np.ndarray]:
+    """Return predictions ``f`` and targets ``y`` of one shape: a single column of either is flattened first.
+
+    Any other difference (length, number of outputs) is an error: nothing is broadcast.
+    """
+    fa, ya = np.asarray(f, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if fa.ndim == 2 and fa.shape[1] == 1:
+        fa = fa[:, 0]
+    if ya.ndim == 2 and ya.shape[1] == 1:
+        ya = ya[:, 0]
+    if fa.shape != ya.shape:
+        raise ValueError(
+            f"{name} has shape {np.shape(f)} but y has shape {np.shape(y)}; predictions and targets must describe "
+            "the same samples and outputs"
+        )
+    return fa, ya
+
+
+def check_torch_dtype(dtype: object, name: str = "dtype"):
+    """Return a torch floating dtype from ``torch.float32``/``torch.float64`` or their names ``"float32"``/``"float64"``."""
+    import torch
+
+    table = {"float32": torch.float32, "float64": torch.float64, torch.float32: torch.float32,
+             torch.float64: torch.float64}
+    if dtype not in table:
+        raise ValueError(f"{name} must be torch.float32, torch.float64, 'float32' or 'float64', got {dtype!r}")
+    return table[dtype]
+
+
+def check_torch_device(device: object, name: str = "device"):
+    """Return a usable ``torch.device``: ``"cpu"``, or ``"cuda"``/``"cuda:<k>"`` when torch sees that device."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"{name} must be 'cpu', 'cuda' or 'cuda:<k>', got {device!r}") from exc
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"{name} must be 'cpu' or 'cuda', got {device!r}")
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"{name}={device!r}: CUDA is not available on this machine (torch sees no GPU); "
+                             "available devices: 'cpu'")
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(f"{name}={device!r}: torch sees {count} CUDA device(s), 'cuda:0'..'cuda:{count - 1}'")
+    return dev
 
 
 def check_choice(value: str, name: str, choices: Iterable[str]) -> str:

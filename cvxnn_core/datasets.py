@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from cvxnn_core._validation import check_positive_int, check_seed, check_X
+from cvxnn_core._validation import check_nonnegative_number, check_positive_int, check_seed, check_X
 
 BinaryName = Literal["breast_cancer", "digits_0_vs_1", "digits_even_vs_odd"]
 
@@ -30,6 +30,7 @@ def teacher_regression(
     ``y = (X A^T)_+ b + noise * eps`` with ``A ~ N(0, I/d)`` of shape ``(width, d)``, ``b ~ N(0, 1/width)``
     and ``eps ~ N(0, I_n)``. Returns ``X`` ``(n, d)`` (no intercept column) and ``y`` ``(n,)``.
     """
+    noise = check_nonnegative_number(noise, "noise")
     n, d, width = check_positive_int(n, "n"), check_positive_int(d, "d"), check_positive_int(width, "width")
     rng = np.random.default_rng(check_seed(seed))
     X = rng.standard_normal((n, d))
@@ -91,6 +92,7 @@ def one_dimensional(
     ``sine``: ``y = sin(3x)``; ``steps``: ``y = sign(x)``-like plateaus ``floor(2x)/2``; ``random``: ``y ~ N(0, 1)``.
     ``noise`` adds ``N(0, noise^2)``.
     """
+    noise = check_nonnegative_number(noise, "noise")
     n = check_positive_int(n, "n")
     rng = np.random.default_rng(check_seed(seed))
     x = np.sort(rng.uniform(-1.0, 1.0, n))
@@ -113,6 +115,7 @@ def two_dimensional(
     ``moons`` and ``circles`` come from scikit-learn's generators; ``spiral`` is two interleaved arms
     ``r = t``, ``angle = 2.5 pi t + k pi`` (``k = 0, 1``, ``t`` uniform in ``[0.15, 1]``) plus noise.
     """
+    noise = check_nonnegative_number(noise, "noise")
     from sklearn import datasets as skd
 
     n, seed = check_positive_int(n, "n"), check_seed(seed)
@@ -215,6 +218,7 @@ def planted_filter_images(
     ``y = sum_j a_j * mean_k (x_k^T u_j)_+ + noise * eps`` over the ``K`` patches of size ``patch_size`` taken with
     ``stride`` (global average pooling). Returns ``images``, ``y`` ``(n,)`` and the filters ``(m, p, p)``.
     """
+    noise = check_nonnegative_number(noise, "noise")
     n, size = check_positive_int(n, "n"), check_positive_int(size, "size")
     stride = check_positive_int(stride, "stride")
     rng = np.random.default_rng(check_seed(seed))
@@ -246,6 +250,7 @@ def whitened_linear_regression(
     default to ``k``) and Gaussian noise ``E`` projected off the column space of ``X``. Hence ``X^T Y = U diag(s) V^T``
     exactly: the non-zero singular values of ``X^T Y`` are ``s``. Needs ``n >= d >= k`` and ``c >= k``.
     """
+    noise = check_nonnegative_number(noise, "noise")
     s = np.sort(np.asarray(singular_values, dtype=np.float64).reshape(-1))[::-1]
     n = check_positive_int(n, "n")
     k = s.size
@@ -301,6 +306,7 @@ def spectral_teacher_signals(
     its conjugate partner), drawn without replacement, with complex amplitudes ``N(0, 1) + i N(0, 1)`` scaled by
     ``sqrt(d)``: the target of a linear circular CNN whose DFT-domain solution is sparse.
     """
+    noise = check_nonnegative_number(noise, "noise")
     n, d = check_positive_int(n, "n"), check_positive_int(d, "d")
     n_frequencies = check_positive_int(n_frequencies, "n_frequencies")
     if d < 4 or n_frequencies > d // 2 - 1:

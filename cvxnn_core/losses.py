@@ -22,11 +22,17 @@ from typing import Literal
 
 import numpy as np
 
+from cvxnn_core._validation import check_labels_pm1, check_loss, check_same_targets
+
 Loss = Literal["squared", "hinge", "logistic"]
 
 
 def loss_value(f: np.ndarray, y: np.ndarray, loss: Loss = "squared") -> float:
-    """Value of the loss at predictions ``f`` (same shape as ``y``)."""
+    """Value of the loss at predictions ``f`` and targets ``y`` of the same shape (a single column of either is
+    flattened; anything else that differs is an error, never a broadcast). Margin losses need ``y`` in ``+-1``."""
+    check_loss(loss)
+    f, y = check_same_targets(f, y)
+    check_labels_pm1(y, loss)
     if loss == "squared":
         return float(0.5 * np.sum((f - y) ** 2))
     if loss == "hinge":

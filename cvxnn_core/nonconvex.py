@@ -29,8 +29,12 @@ from cvxnn_core._validation import (
     check_choice,
     check_labels_pm1,
     check_loss,
+    check_nonnegative_number,
     check_positive_int,
+    check_positive_number,
     check_seed,
+    check_torch_device,
+    check_torch_dtype,
     check_X_y,
 )
 from cvxnn_core.losses import Loss
@@ -123,11 +127,11 @@ def train_two_layer(
     epochs = check_positive_int(epochs, "epochs")
     seed = check_seed(seed)
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))  # type: ignore[assignment]
-    lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
-    if not lr > 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if not (np.isfinite(init_scale) and init_scale > 0):
-        raise ValueError(f"init_scale must be a positive number, got {init_scale!r}")
+    lr = DEFAULT_LR[optimizer] if lr is None else check_positive_number(lr, "lr")
+    init_scale = check_positive_number(init_scale, "init_scale")
+    momentum = check_nonnegative_number(momentum, "momentum")
+    dtype = check_torch_dtype(dtype)
+    device = check_torch_device(device)
     if momentum != 0 and optimizer == "adam":
         raise ValueError("momentum applies to optimizer='sgd' only; Adam has its own moment estimates")
     n, d = X.shape

@@ -37,7 +37,19 @@ def unique_patterns(D: np.ndarray) -> np.ndarray:
 
 def merge_patterns(*pattern_sets: np.ndarray) -> np.ndarray:
     """Union of several ``(n, P_k)`` pattern arrays, deduplicated, order of first appearance kept."""
-    return unique_patterns(np.concatenate([np.asarray(D, dtype=bool) for D in pattern_sets], axis=1))
+    if not pattern_sets:
+        raise ValueError("merge_patterns needs at least one pattern array (n, P)")
+    sets = [np.asarray(D) for D in pattern_sets]
+    for k, D in enumerate(sets):
+        if D.dtype != np.bool_ or D.ndim != 2:
+            raise TypeError(f"pattern set {k} must be a boolean array (n, P), got dtype {D.dtype}, shape {D.shape}")
+    rows = {D.shape[0] for D in sets}
+    if len(rows) > 1:
+        raise ValueError(
+            f"pattern sets have different numbers of rows {[D.shape[0] for D in sets]}; every set must come from "
+            "the same X (n rows)"
+        )
+    return unique_patterns(np.concatenate(sets, axis=1))
 
 
 def patterns_of_weights(X: np.ndarray, W1: np.ndarray) -> np.ndarray:
@@ -91,6 +103,12 @@ def cone_projection(X: np.ndarray, pattern: np.ndarray, v: np.ndarray) -> np.nda
     """
     from scipy.optimize import lsq_linear, nnls
 
+    X = check_X(X)
+    pattern, v = np.asarray(pattern), np.asarray(v, dtype=np.float64)
+    if pattern.shape != (X.shape[0],):
+        raise ValueError(f"pattern must have shape (n,) = ({X.shape[0]},) like the rows of X, got {pattern.shape}")
+    if v.shape != (X.shape[1],):
+        raise ValueError(f"v must have shape (d,) = ({X.shape[1]},) like the columns of X, got {v.shape}")
     if not np.any(v):
         return np.zeros_like(v)
     At = ((2.0 * pattern - 1.0)[:, None] * X).T
@@ -186,24 +204,29 @@ def _chambers(Z: np.ndarray) -> np.ndarray:
     return D
 
 
-MAX_ENUMERATED_PATTERNS = 1_000_000
+MAX_ENUMERATED_PATTERNS = 100_000
 
 
-def enumerate_patterns(X: np.ndarray) -> np.ndarray:
+def enumerate_patterns(X: np.ndarray, *, max_patterns: int = MAX_ENUMERATED_PATTERNS) -> np.ndarray:
     """Every activation pattern of the hyperplane arrangement of the rows of ``X``.
 
     Returns a boolean ``(n, P)`` array whose columns are ``1[X u >= 0]`` for ``u`` ranging over the
     interiors of all chambers (all-inactive column dropped). This is the complete set: for every
     ``u`` there is a column ``D_i`` with ``(X u)_+ = D_i X u`` and ``u`` in the closed cone
-    ``{(2 D_i - I) X u >= 0}``. Exact (no sampling); practical for rank ``<= 4`` or small ``n``, and
-    refused with a ``ValueError`` when the enumeration would be too large.
+    ``{(2 D_i - I) X u >= 0}``. Exact (no sampling); practical for rank ``<= 4`` or small ``n``.
+
+    The count is estimated first, in closed form (:func:`max_pattern_count`, exact for rows in general
+    position): above ``max_patterns`` the call is refused at once with the estimate, instead of running for
+    minutes. Raise ``max_patterns`` to enumerate anyway, or use :func:`sample_patterns`.
     """
     X = check_X(X)
+    max_patterns = check_positive_int(max_patterns, "max_patterns")
     n, r = X.shape[0], int(np.linalg.matrix_rank(X))
     bound = max_pattern_count(n, r)
-    if bound > MAX_ENUMERATED_PATTERNS:
+    if bound > max_patterns:
         raise ValueError(
-            f"the arrangement of X (n = {n}, rank {r}) may have up to {bound:.3g} patterns (limit "
-            f"{MAX_ENUMERATED_PATTERNS}); use sample_patterns(X, n_patterns) instead, or reduce n or the rank of X"
+            f"the arrangement of X (n = {n}, rank {r}) has up to {bound:,} patterns (max_patterns = "
+            f"{max_patterns:,}); use sample_patterns(X, n_patterns) instead, or pass a larger max_patterns "
+            "to enumerate them all"
         )
     return unique_patterns(_chambers(X))

@@ -143,8 +143,17 @@ def convex_objective(
 ) -> float:
     """``l(sum_i D_i X (v_i - w_i)) + beta * sum_i (||v_i|| + ||w_i||)`` (cone constraints not checked).
 
-    With ``free_bias`` the norms leave out the last (bias) coordinate: ``||v_i[:-1]||``.
+    With ``free_bias`` the norms leave out the last (bias) coordinate: ``||v_i[:-1]||``. ``y`` is ``(n,)`` (a
+    single column is flattened) with blocks ``(P, d)``, or ``(n, c)`` with blocks ``(P, d, c)``.
     """
+    X, y = check_X_y(X, y, allow_2d=np.ndim(V) == 3)
+    patterns = check_patterns(patterns, X.shape[0])
+    V, W = np.asarray(V, dtype=np.float64), np.asarray(W, dtype=np.float64)
+    shape = (patterns.shape[1], X.shape[1], *y.shape[1:])
+    for name, B in (("V", V), ("W", W)):
+        if B.shape != shape:
+            raise ValueError(f"{name} must have shape (P, d{', c' if y.ndim == 2 else ''}) = {shape} (one block per "
+                             f"pattern, as rows), got {B.shape}")
     f = convex_predictions(X, patterns, V - W)
     cols = slice(0, -1) if free_bias else slice(None)
     return loss_value(f, y, loss) + beta * float(np.sum(block_norms(V[:, cols])) + np.sum(block_norms(W[:, cols])))
@@ -311,6 +320,45 @@ def clean_blocks(
     return solver_point
 
 
+def zero_is_optimal(X: np.ndarray, y: np.ndarray, beta: float, patterns: np.ndarray, loss: Loss) -> bool:
+    """Whether the zero network is optimal, by the cone-free dual test at ``f = 0``.
+
+    At ``f = 0`` the dual point is ``lambda = -grad l(0)`` (``y`` for squared and hinge, ``y / 2`` for logistic);
+    when ``max_i ||X^T D_i lambda|| <= beta`` (``beta >= beta_max``) it is dual feasible for the gated program
+    and, since the cone support is at most that norm, for the ReLU program too, and its dual value equals
+    ``l(0)``: zero is optimal.
+    """
+    from cvxnn_core.losses import negative_gradient
+
+    lam = negative_gradient(np.zeros_like(y), y, loss)
+    G = np.einsum("np,nd,n...->pd...", patterns.astype(float), X, lam)
+    return bool(np.max(block_norms(G), initial=0.0) <= beta)
+
+
+def _zero_result(X, y, beta, patterns, loss, kind, gates, free_bias) -> ConvexResult:
+    shape = (patterns.shape[1], X.shape[1], *y.shape[1:])
+    from cvxnn_core.losses import negative_gradient
+
+    return ConvexResult(
+        objective=loss_value(np.zeros_like(y), y, loss),
+        V=np.zeros(shape),
+        W=np.zeros(shape),
+        patterns=patterns,
+        status="optimal",
+        solver="none: beta >= beta_max, the zero network is optimal",
+        solve_time=0.0,
+        beta=beta,
+        loss=loss,
+        kind=kind,
+        gates=gates,
+        dual=negative_gradient(np.zeros_like(y), y, loss),
+        free_bias=free_bias,
+        converged=True,
+        gap=0.0,
+        iterations=0,
+    )
+
+
 def _prepare(
     X, y, beta, patterns, loss, free_bias=False, vector_ok=False
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, Loss]:
@@ -361,6 +409,9 @@ def solve_relu(
         solver_options: keyword arguments of the first-order solver (``tol``, ``max_iters``, ``device``,
             ``dtype``, ...); only with ``solver="al"`` or ``"active_set"``.
 
+    When the zero network is optimal (``beta >= beta_max``, :func:`zero_is_optimal`) it is returned without
+    calling a solver, with no neuron, ``gap=0`` and ``solver`` saying so.
+
     Raises:
         SolverError: the solver is not installed or did not reach an optimal status.
     """
@@ -370,7 +421,10 @@ def solve_relu(
             "use solve_gated_relu (squared loss) or cvxnn_core.vector_output.solve_vector_relu"
         )
     X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias)
-    if _fast_solver(solver, "relu", loss, free_bias, solver_options) is not None:
+    fast = _fast_solver(solver, "relu", loss, free_bias, solver_options)
+    if not free_bias and zero_is_optimal(X, y, beta, patterns, loss):
+        return _zero_result(X, y, beta, patterns, loss, "relu", None, free_bias)
+    if fast is not None:
         return _solve_fast(X, y, beta, patterns, loss, "relu", str(solver), None, solver_options)
     solver = _check_solver(solver)
     status, elapsed, dual, V0, W0 = _relu_cvxpy(X, y, beta, patterns, loss, solver, free_bias)
@@ -446,14 +500,17 @@ def solve_gated_relu(
     result so that :func:`cvxnn_core.recovery.gated_network` can predict on new data. ``solver="fista"``
     selects :func:`cvxnn_core.solvers.fista_gated` (options in ``solver_options``). With vector targets
     ``y`` ``(n, c)`` (squared loss) the blocks are ``U_i`` ``(d, c)``, penalised by ``||U_i||_F``, and
-    ``V`` is ``(P, d, c)``.
+    ``V`` is ``(P, d, c)``. As in :func:`solve_relu`, ``beta >= beta_max`` returns the zero network at once.
     """
     X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias, vector_ok=True)
     if gates is not None:
         gates = np.asarray(gates, dtype=float)
         if gates.shape != (X.shape[1], patterns.shape[1]):
             raise ValueError(f"gates must have shape (d, P) = {(X.shape[1], patterns.shape[1])}, got {gates.shape}")
-    if _fast_solver(solver, "gated_relu", loss, free_bias, solver_options) is not None:
+    fast = _fast_solver(solver, "gated_relu", loss, free_bias, solver_options)
+    if not free_bias and zero_is_optimal(X, y, beta, patterns, loss):
+        return _zero_result(X, y, beta, patterns, loss, "gated_relu", gates, free_bias)
+    if fast is not None:
         return _solve_fast(X, y, beta, patterns, loss, "gated_relu", str(solver), gates, solver_options)
     solver = _check_solver(solver)
     status, elapsed, dual, U0 = _gated_cvxpy(X, y, beta, patterns, loss, solver, free_bias)

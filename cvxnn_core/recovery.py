@@ -105,6 +105,8 @@ class GatedNet:
 
 def nonconvex_objective(X: np.ndarray, y: np.ndarray, net: TwoLayerNet, beta: float, loss: Loss = "squared") -> float:
     """``l(f(X), y) + (beta/2) * (||W1||_F^2 + ||w2||^2)``, the weight-decay training objective."""
+    if not isinstance(net, TwoLayerNet):
+        raise TypeError(f"net must be a recovery.TwoLayerNet, got {type(net).__name__}")
     X, y = check_X_y(X, y)
     beta = check_beta(beta)
     loss = check_loss(loss)
@@ -165,6 +167,11 @@ def prune_neurons(X: np.ndarray, net: TwoLayerNet, *, rtol: float = 1e-10) -> Tw
     """
     X = check_X(X)
     _require_penalized_bias(net, "prune_neurons")
+    if X.shape[1] != net.W1.shape[1]:
+        raise ValueError(
+            f"X has {X.shape[1]} columns but the network's W1 has {net.W1.shape[1]}; pass the data the network "
+            "was trained on (with the same intercept column)"
+        )
     net = balance(net)
     norms = np.linalg.norm(net.W1, axis=1)
     U = net.W1 / norms[:, None]

@@ -23,6 +23,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 Op = Literal["<=", "<", ">=", ">"]
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 NUMBERS_FILE = "numbers.json"
@@ -70,8 +72,21 @@ class Recorder:
         self._flush()
 
     def number(self, name: str, value: Any) -> Any:
-        """Record a named number (or small list of numbers) and return it unchanged."""
-        self.data["numbers"][name] = _jsonable(value)
+        """Record a named number (or small list/dict of numbers and strings) and return it unchanged.
+
+        Raises ``TypeError`` for a value JSON cannot hold (an object, a set, a function), naming ``name``.
+        """
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"name must be a non-empty string, got {name!r}")
+        converted = _jsonable(value)
+        try:
+            json.dumps(converted)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"number {name!r}: {type(value).__name__} cannot be stored in numbers.json; record numbers, strings, "
+                "lists or dicts of them (e.g. float(x), x.tolist(), df.to_dict('records'))"
+            ) from exc
+        self.data["numbers"][name] = converted
         self._flush()
         return value
 
@@ -82,6 +97,12 @@ class Recorder:
         """
         if op not in _OPS:
             raise ValueError(f"op must be one of {sorted(_OPS)}, got {op!r}")
+        value, threshold = (x.item() if isinstance(x, np.ndarray) and x.ndim == 0 else x for x in (value, threshold))
+        for what, number in (("value", value), ("threshold", threshold)):
+            if isinstance(number, bool) or not isinstance(number, int | float | np.integer | np.floating):
+                raise TypeError(
+                    f"claim {claim_id!r}: {what} must be a real number, got {type(number).__name__} {number!r}"
+                )
         value = float(value)
         threshold = float(threshold)
         passed = bool(math.isfinite(value) and _OPS[op](value, threshold))

@@ -71,6 +71,8 @@ import torch
 from tqdm import tqdm
 
 from cvxnn_core._validation import (
+    check_torch_device,
+    check_torch_dtype,
     check_beta,
     check_choice,
     check_labels_pm1,
@@ -377,26 +379,6 @@ class FirstOrderResult:
         return int(np.sum(np.any(V != 0, axis=1)) + np.sum(np.any(W != 0, axis=1)))
 
 
-def _check_dtype(dtype) -> torch.dtype:
-    table = {"float32": torch.float32, "float64": torch.float64, torch.float32: torch.float32}
-    table[torch.float64] = torch.float64
-    if dtype not in table:
-        raise ValueError(f"dtype must be torch.float32, torch.float64, 'float32' or 'float64', got {dtype!r}")
-    return table[dtype]
-
-
-def _check_device(device) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:<k>', got {device!r}") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} requested but torch finds no CUDA device; use device='cpu'")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    return dev
-
-
 def _prepare(X, y, beta, patterns, loss, tol, max_iters, seed, allow_2d):
     X = check_X(X)
     y = check_y(y, X.shape[0], allow_2d=allow_2d)
@@ -531,7 +513,7 @@ def fista_gated(
         X, y, beta, patterns, loss, tol, max_iters, seed, allow_2d=True
     )
     check_every = check_positive_int(check_every, "check_every")
-    dev, dt = _check_device(device), _check_dtype(dtype)
+    dev, dt = check_torch_device(device), check_torch_dtype(dtype)
     n, d = X.shape
     P = patterns.shape[1]
     vector = y.ndim == 2
@@ -839,7 +821,7 @@ def al_relu(
     inner_iters = check_positive_int(inner_iters, "inner_iters")
     certify_every = check_positive_int(certify_every, "certify_every")
     warm_start = check_choice(warm_start, "warm_start", ("gated", "zero"))  # type: ignore[assignment]
-    dev, dt = _check_device(device), _check_dtype(dtype)
+    dev, dt = check_torch_device(device), check_torch_dtype(dtype)
     n, d = X.shape
     P = patterns.shape[1]
     start = time.perf_counter()

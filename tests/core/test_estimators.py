@@ -11,6 +11,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import check_estimator
 
 from cvxnn_core.datasets import add_intercept
 from cvxnn_core.estimators import ConvexReLUClassifier, ConvexReLURegressor
@@ -49,14 +50,14 @@ def fitted_classifiers(cancer):
     out = {}
     for loss in ("squared", "hinge"):
         labels = y if loss == "squared" else np.where(y == 1, "benign", "malignant")
-        out[loss] = (ConvexReLUClassifier(beta=1.0, n_patterns=20, loss=loss, seed=0).fit(X, labels), labels)
+        out[loss] = (ConvexReLUClassifier(beta=1.0, n_patterns=20, loss=loss, random_state=0).fit(X, labels), labels)
     return out
 
 
 @pytest.fixture(scope="module")
 def fitted_regressor(diabetes):
     X, y = diabetes
-    return ConvexReLURegressor(beta=1.0, n_patterns=30, seed=0).fit(X, y)
+    return ConvexReLURegressor(beta=1.0, n_patterns=30, random_state=0).fit(X, y)
 
 
 @pytest.mark.parametrize("loss", ["squared", "hinge"])
@@ -108,21 +109,21 @@ def test_fit_without_intercept_uses_the_raw_features(regression):
 
 
 def test_refitting_with_the_same_seed_gives_the_same_model(regression):
-    a = ConvexReLURegressor(beta=regression.beta, n_patterns=15, seed=3).fit(regression.Z, regression.y)
-    b = ConvexReLURegressor(beta=regression.beta, n_patterns=15, seed=3).fit(regression.Z, regression.y)
+    a = ConvexReLURegressor(beta=regression.beta, n_patterns=15, random_state=3).fit(regression.Z, regression.y)
+    b = ConvexReLURegressor(beta=regression.beta, n_patterns=15, random_state=3).fit(regression.Z, regression.y)
     np.testing.assert_array_equal(a.patterns_, b.patterns_)
     np.testing.assert_allclose(a.predict(regression.Z), b.predict(regression.Z), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("cls", [ConvexReLUClassifier, ConvexReLURegressor])
 def test_get_params_set_params_and_clone_round_trip(cls):
-    est = cls(beta=0.5, n_patterns=7, seed=3, fit_intercept=False)
+    est = cls(beta=0.5, n_patterns=7, random_state=3, fit_intercept=False)
     params = est.get_params()
     assert params == {
         "beta": 0.5,
         "n_patterns": 7,
         "solver": None,
-        "seed": 3,
+        "random_state": 3,
         "fit_intercept": False,
         "loss": "squared",
     }
@@ -146,7 +147,6 @@ def test_clone_of_a_fitted_estimator_is_unfitted(fitted_regressor, diabetes):
         (ConvexReLUClassifier, "predict"),
         (ConvexReLUClassifier, "decision_function"),
         (ConvexReLURegressor, "predict"),
-        (ConvexReLURegressor, "decision_function"),
     ],
 )
 def test_predict_before_fit_raises_not_fitted_error(cls, method, regression):
@@ -154,10 +154,27 @@ def test_predict_before_fit_raises_not_fitted_error(cls, method, regression):
         getattr(cls(), method)(regression.Z)
 
 
-def test_classifier_with_more_than_two_classes_raises(regression):
-    labels = np.arange(regression.Z.shape[0]) % 3
-    with pytest.raises(ValueError, match="3 classes"):
-        ConvexReLUClassifier().fit(regression.Z, labels)
+def test_classifier_handles_several_classes_one_vs_rest_over_shared_patterns(regression):
+    labels = np.array(["a", "b", "c"])[np.digitize(regression.Z[:, 0], [-0.33, 0.33])]
+    clf = ConvexReLUClassifier(beta=0.01, n_patterns=30, random_state=0).fit(regression.Z, labels)
+    assert list(clf.classes_) == ["a", "b", "c"] and len(clf.nets_) == 3
+    scores = clf.decision_function(regression.Z)
+    assert scores.shape == (regression.Z.shape[0], 3)
+    np.testing.assert_array_equal(clf.predict(regression.Z), clf.classes_[np.argmax(scores, axis=1)])
+    assert clf.score(regression.Z, labels) >= 0.9  # three slabs along x_1: separable by a few ReLUs
+    # Each column is the binary program "class k against the rest" on the same patterns.
+    for k, label in enumerate(clf.classes_):
+        binary = ConvexReLUClassifier(beta=0.01, n_patterns=30, random_state=0).fit(regression.Z, labels == label)
+        np.testing.assert_array_equal(binary.patterns_, clf.patterns_)
+        assert binary.objective_ == pytest.approx(clf.objectives_[k], rel=1e-6)
+
+
+@pytest.mark.parametrize("cls", [ConvexReLURegressor, ConvexReLUClassifier])
+def test_estimators_pass_scikit_learn_check_estimator(cls):
+    results = check_estimator(cls(n_patterns=20), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert failed == []
+    assert sum(r["status"] == "passed" for r in results) >= 50
 
 
 def test_classifier_with_a_single_class_raises(regression):
@@ -177,7 +194,8 @@ def test_predict_with_the_wrong_number_of_features_raises(fitted_regressor, diab
 
 @pytest.mark.parametrize(
     ("param", "value", "match"),
-    [("beta", -1.0, "beta"), ("n_patterns", 0, "n_patterns"), ("seed", -2, "seed"), ("loss", "l1", "loss")],
+    [("beta", -1.0, "beta"), ("n_patterns", 0, "n_patterns"), ("random_state", -2, "random_state"),
+     ("loss", "l1", "loss")],
 )
 def test_invalid_hyperparameters_are_rejected_at_fit(regression, param, value, match):
     est = ConvexReLUClassifier(**{param: value})
