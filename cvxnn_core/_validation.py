@@ -160,7 +160,7 @@ def check_same_targets(f: object, y: object, name: str = "f") -> tuple[np.ndarra
 
 
 def check_torch_dtype(dtype: object, name: str = "dtype"):
-    """Return a torch floating dtype from ``torch.float32``/``torch.float64`` or their names ``"float32"``/``"float64"``."""
+    """Return a torch floating dtype: ``torch.float32``/``torch.float64`` or the names ``"float32"``/``"float64"``."""
     import torch
 
     table = {"float32": torch.float32, "float64": torch.float64, torch.float32: torch.float32,

@@ -33,6 +33,7 @@ from cvxnn_core.patterns import sample_patterns
 from cvxnn_core.programs import solve_relu
 from cvxnn_core.recovery import relu_network
 
+
 class _ConvexReLUBase(BaseEstimator):
     def __init__(
         self,

@@ -71,14 +71,14 @@ import torch
 from tqdm import tqdm
 
 from cvxnn_core._validation import (
-    check_torch_device,
-    check_torch_dtype,
     check_beta,
     check_choice,
     check_labels_pm1,
     check_patterns,
     check_positive_int,
     check_seed,
+    check_torch_device,
+    check_torch_dtype,
     check_X,
     check_y,
 )
