@@ -11,6 +11,15 @@ class ConfigError(Exception):
     """A mistake a user can make on the command line or in the registry (one clear line)."""
 
 
+class Interrupted(Exception):
+    """Ctrl-C during a run: the chapter that was running and the chapters that had finished (their results stay)."""
+
+    def __init__(self, slug: str, finished: list[str]) -> None:
+        super().__init__(f"interrupted during chapter {slug}")
+        self.slug = slug
+        self.finished = finished
+
+
 
 def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
     """A pipe table with padded columns: valid MyST markdown and readable in a terminal."""

@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from paper_experiments import ConfigError
+from paper_experiments import ConfigError, Interrupted
 from paper_experiments.build import build_book
 from paper_experiments.claims import claims_table, collect_claims
 from paper_experiments.registry import PROFILES
@@ -105,6 +105,15 @@ def main(argv: list[str] | None = None, project: Project | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        kept = f"results of {', '.join(exc.finished)} are kept" if exc.finished else "no chapter had finished"
+        print(f"interrupted during chapter {exc.slug} (nothing of it was kept); {kept}; "
+              "rerun the same command to resume from the cache", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted; finished chapters keep their results; rerun the same command to resume from the cache",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -26,15 +26,18 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -47,7 +50,7 @@ from papermill.exceptions import PapermillExecutionError, strip_color
 from tqdm import tqdm
 
 from cvxnn_core.results import atomic_write_text, load_numbers
-from paper_experiments import ConfigError, markdown_table
+from paper_experiments import ConfigError, Interrupted, markdown_table
 from paper_experiments.registry import CHAPTERS, REPO_ROOT, Chapter, check_profile, validate_registry
 
 CORE_PACKAGE = "cvxnn_core"
@@ -238,7 +241,9 @@ def run_chapters(
     """Run the chapters ``slugs`` (all when None) with ``profile``; return their statuses in that order.
 
     A chapter whose result is cached is not executed unless ``force``. Every chapter runs even when
-    another fails. ``jobs`` (1 or 2) chapters run at once, each in its own process when 2.
+    another fails. ``jobs`` (1 or 2) chapters run at once, each in its own process when 2. Ctrl-C raises
+    :class:`Interrupted`: finished chapters keep their results, the interrupted one leaves only a ``.tmp-*``
+    folder, which the next run of that chapter removes.
     """
     project = project or Project()
     check_profile(profile)
@@ -252,7 +257,10 @@ def run_chapters(
         if jobs == 1 or len(selected) == 1:
             for slug in selected:
                 bar.set_postfix_str(slug)
-                statuses[slug] = run_chapter(project, slug, profile, force, sha)
+                try:
+                    statuses[slug] = run_chapter(project, slug, profile, force, sha)
+                except KeyboardInterrupt:
+                    raise Interrupted(slug, list(statuses)) from None
                 bar.update()
         else:
             context = multiprocessing.get_context("spawn")
@@ -284,10 +292,37 @@ def run_chapter(project: Project, slug: str, profile: str, force: bool, sha: str
             return cached
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=chapter_dir))
         status = _execute(project, chapter, profile, key, tmp, sha)
+        _normalise_notebook(tmp / f"{slug}.ipynb", tmp, chapter_dir / status.folder)
         atomic_write_text(tmp / STATUS_FILE, status.to_json())
         _replace_dir(tmp, chapter_dir / status.folder)
         _point_latest(chapter_dir, profile, status)
     return status
+
+
+_TIMING_KEYS = ("start_time", "end_time", "duration")
+
+
+def _normalise_notebook(path: Path, tmp: Path, final: Path) -> None:
+    """Make the executed notebook a function of its inputs: no execution timestamps, no temporary path.
+
+    Cell and notebook timings (papermill's ``start_time``/``end_time``/``duration``, nbclient's ``execution``)
+    are dropped (the run's wall time is in ``status.json``), the injected parameters cell gets a fixed id, and the
+    temporary folder the notebook ran in is replaced by the folder it is renamed to. Reruns with the same
+    parameters then give the same bytes, apart from timings a chapter prints itself.
+    """
+    if not path.is_file():
+        return
+    notebook = nbformat.read(path, as_version=4)
+    metas = [notebook.metadata.get("papermill", {}), *(cell.metadata.get("papermill", {}) for cell in notebook.cells)]
+    for meta in metas:
+        for key in _TIMING_KEYS:
+            meta.pop(key, None)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"  # papermill draws a random id for the cell it inserts
+    text = nbformat.writes(notebook).replace(str(tmp), str(final))
+    atomic_write_text(path, text if text.endswith("\n") else text + "\n")
 
 
 def _folder_name(profile: str, key: str, ok: bool) -> str:
@@ -335,6 +370,24 @@ class _CellClock:
         return max(1.0, min(self.cell_s, self.deadline - time.monotonic()))
 
 
+def _quiet_interrupts() -> Callable[[], None]:
+    """Make Ctrl-C during a notebook stop the run without log noise; return the function that undoes it.
+
+    On SIGINT, logging is switched off before ``KeyboardInterrupt`` is raised: tearing down the kernel makes
+    nbclient and asyncio log "kernel died" errors that say nothing to a user who pressed Ctrl-C (the CLI prints
+    one line instead). Outside the main thread nothing is changed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        logging.disable(logging.CRITICAL)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
 def _excerpt(text: str) -> str:
     lines = text.strip().splitlines()
     return "\n".join(lines if len(lines) <= _EXCERPT_LINES else [*lines[:_EXCERPT_LINES], "..."])
@@ -348,6 +401,7 @@ def _execute(
     clock = _CellClock(cell_s, budget_s)
     start = time.monotonic()
     error = None
+    restore = _quiet_interrupts()
     try:
         papermill.execute_notebook(
             project.root / chapter.notebook,
@@ -360,15 +414,19 @@ def _execute(
             timeout_func=clock.timeout,
             on_cell_start=clock.on_cell_start,
             # The kernel talks to this process over localhost; silence its per-start TCP notice.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except PapermillExecutionError as exc:
+        if exc.ename == "KeyboardInterrupt":  # Ctrl-C reached the kernel too: stop the whole run
+            raise KeyboardInterrupt from None
         error = _error(exc.cell_index, exc.source, exc.ename, exc.evalue, exc.traceback)
     except TimeoutError:
         limits = f"timed out (limit {clock.cell_s:g} s per cell, {clock.budget_s:g} s for the chapter)"
         error = _error(clock.index, clock.source, "TimeoutError", limits, [])
     except Exception as exc:  # a dead kernel or an unreadable notebook fails this chapter only
         error = _error(clock.index, clock.source, type(exc).__name__, str(exc), [])
+    finally:
+        restore()
     wall_s = time.monotonic() - start
     claims, missing, problems = _verify(chapter, out, profile)
     if error is not None:  # what the notebook did not produce follows from the error

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pickle
+import signal
 import subprocess
 import sys
 import time
@@ -175,3 +176,34 @@ def test_every_command_has_help(command: str, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
     assert exit_info.value.code == 0 and "usage:" in capsys.readouterr().out
+
+
+def test_ctrl_c_prints_one_line_exits_130_and_a_rerun_resumes(fake_root: Path, tmp_path: Path) -> None:
+    fast, slow = fake_chapter("alpha"), fake_chapter("beta", sleep_s=120)
+    project = make_project(fake_root, fast, slow)
+    (tmp_path / "project.pkl").write_bytes(pickle.dumps(project))
+    driver = (
+        "import pickle, sys; from paper_experiments.__main__ import main; "
+        "sys.exit(main(['run', '--profile', 'smoke'], pickle.loads(open(sys.argv[1], 'rb').read())))"
+    )
+    runner = subprocess.Popen([sys.executable, "-c", driver, str(tmp_path / "project.pkl")], cwd=REPO,
+                              stderr=subprocess.PIPE, text=True)
+    beta_dir = project.results_dir / "beta"
+    try:
+        deadline = time.monotonic() + 120
+        while not list(beta_dir.glob(".tmp-*/beta.ipynb")):
+            assert runner.poll() is None and time.monotonic() < deadline, "runner ended before beta started"
+            time.sleep(0.2)
+        time.sleep(1.0)
+        runner.send_signal(signal.SIGINT)
+        _, err = runner.communicate(timeout=120)
+    finally:
+        runner.kill()
+    lines = [line for line in err.splitlines() if line.strip() and "chapters" not in line]
+    assert runner.returncode == 130
+    assert lines == [lines[-1]] and "interrupted during chapter beta" in lines[-1] and "alpha are kept" in lines[-1]
+    assert "Traceback" not in err
+    assert_complete(project, latest_status(project, "alpha", "smoke"))
+    quick = make_project(fake_root, fast, dataclasses.replace(slow, smoke={}))
+    statuses = run_chapters(None, "smoke", project=quick)
+    assert [s.label for s in statuses] == ["cached", "ok"] and not list(beta_dir.glob(".tmp-*"))
