@@ -33,7 +33,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvxnn_core._validation import check_patterns, check_positive_int, check_seed, check_X, check_y
+from cvxnn_core._validation import (
+    check_nonnegative_number,
+    check_patterns,
+    check_positive_int,
+    check_seed,
+    check_X,
+    check_y,
+)
 from cvxnn_core.certificates import cone_support
 from cvxnn_core.recovery import TwoLayerNet
 
@@ -51,8 +58,7 @@ def decision_grid(
     if Z.shape[1] != 2:
         raise ValueError(f"Z must have shape (n, 2) (raw 2-D inputs, no intercept column), got {Z.shape}")
     resolution = check_positive_int(resolution, "resolution")
-    if not (np.isfinite(margin) and margin >= 0):
-        raise ValueError(f"margin must be a finite number >= 0, got {margin!r}")
+    margin = check_nonnegative_number(margin, "margin")
     lo, hi = Z.min(axis=0), Z.max(axis=0)
     pad = margin * np.maximum(hi - lo, 1e-12)
     xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from paper_experiments import ConfigError, Interrupted
 from paper_experiments.build import build_book
-from paper_experiments.claims import claims_table, collect_claims
+from paper_experiments.claims import claims_table, collect_claims, unmet_claims
 from paper_experiments.registry import PROFILES
 from paper_experiments.runner import Project, failure_reason, latest_status, run_chapters, status_table
 
@@ -54,9 +54,14 @@ def _status(args: argparse.Namespace, project: Project) -> int:
 
 
 def _claims(args: argparse.Namespace, project: Project) -> int:
+    rows = collect_claims(project, args.profile)
     print(f"claims ({args.profile} profile)")
-    print(claims_table(collect_claims(project, args.profile)))
-    return 0
+    print(claims_table(rows))
+    unmet = unmet_claims(rows)
+    if unmet:
+        print(f"{len(unmet)} claim(s) failed or not recorded: {', '.join(row.claim.id for row in unmet)}",
+              file=sys.stderr)
+    return 1 if unmet else 0
 
 
 def _build(args: argparse.Namespace, project: Project) -> int:

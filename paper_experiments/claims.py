@@ -14,7 +14,7 @@ from typing import Any
 
 from paper_experiments import markdown_table
 from paper_experiments.registry import Chapter, Claim
-from paper_experiments.runner import Project, latest_status
+from paper_experiments.runner import Project, failure_reason, latest_status
 
 _OP_SYMBOLS = {"<=": "≤", "<": "<", ">=": "≥", ">": ">"}
 KIND_TITLES = {
@@ -39,6 +39,7 @@ class ClaimRow:
     chapter: Chapter
     claim: Claim
     entry: dict[str, Any] | None
+    failure: str | None = None  # the chapter's failure, when its latest run failed
 
     @property
     def judged(self) -> bool:
@@ -53,7 +54,7 @@ class ClaimRow:
     def cells(self) -> list[str]:
         """Measured value, requirement (op threshold) and mark ✓/✗ (``measured`` without a verdict)."""
         if self.entry is None:
-            return ["not recorded", "", "✗"]
+            return [f"chapter failed: {self.failure}" if self.failure else "not recorded", "", "✗"]
         value, threshold = self.entry["value"], self.entry["threshold"]
         measured = f"{value:.4g}" if isinstance(value, int | float) else str(value)
         mark = "measured (no verdict in this profile)" if not self.judged else "✓" if self.passed else "✗"
@@ -70,9 +71,18 @@ def collect_claims(project: Project, profile: str) -> list[ClaimRow]:
     rows = []
     for slug, chapter in project.chapters.items():
         status = latest_status(project, slug, profile)
+        if status is not None and not status.ok:  # a failed run's numbers back no claim
+            reason = failure_reason(status).splitlines()[-1] if failure_reason(status) else "see its status"
+            rows += [ClaimRow(chapter, claim, None, reason) for claim in chapter.claims]
+            continue
         recorded = status.claims if status is not None else {}
         rows += [ClaimRow(chapter, claim, recorded.get(claim.id)) for claim in chapter.claims]
     return rows
+
+
+def unmet_claims(rows: list[ClaimRow]) -> list[ClaimRow]:
+    """Claims that were judged and failed, or were not recorded at all (speed claims without a verdict are met)."""
+    return [row for row in rows if row.entry is None or (row.judged and not row.passed)]
 
 
 def claims_table(rows: list[ClaimRow]) -> str:

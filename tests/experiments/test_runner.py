@@ -207,3 +207,16 @@ def test_ctrl_c_prints_one_line_exits_130_and_a_rerun_resumes(fake_root: Path, t
     quick = make_project(fake_root, fast, dataclasses.replace(slow, smoke={}))
     statuses = run_chapters(None, "smoke", project=quick)
     assert [s.label for s in statuses] == ["cached", "ok"] and not list(beta_dir.glob(".tmp-*"))
+
+
+def test_claims_of_a_failed_chapter_say_failed_and_the_command_exits_non_zero(fake_root: Path, capsys) -> None:
+    project = make_project(fake_root, fake_chapter("alpha"), fake_chapter("beta", fail=True))
+    assert main(["run", "--profile", "smoke"], project) == 1
+    capsys.readouterr()
+    assert main(["claims", "--profile", "smoke"], project) == 1
+    out, err = capsys.readouterr()
+    beta_row = next(line for line in out.splitlines() if "beta.positive" in line)
+    assert "chapter failed: cell" in beta_row and "ValueError: asked to fail" in beta_row and "✗" in beta_row
+    assert "1 claim(s) failed or not recorded: beta.positive" in err
+    ok = make_project(fake_root, fake_chapter("alpha"))
+    assert main(["claims", "--profile", "smoke"], ok) == 0
