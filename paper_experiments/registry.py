@@ -511,7 +511,7 @@ CHAPTERS: dict[str, Chapter] = {
                 Claim(
                     "copositive_relaxation.exact_recovery",
                     "The network recovered from the exact (copositive) program attains its optimum.",
-                    "paper",
+                    "check",
                 ),
                 Claim(
                     "copositive_relaxation.relaxation_lower_bound",

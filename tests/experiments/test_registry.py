@@ -77,3 +77,25 @@ def test_unknown_profile_is_a_config_error() -> None:
     chapter = next(iter(CHAPTERS.values()))
     with pytest.raises(ConfigError, match="unknown profile 'medium'; choose one of smoke, full"):
         chapter.params("medium")
+
+
+def test_coverage_file_names_every_paper_and_only_known_claims() -> None:
+    from paper_experiments.coverage import load_coverage, validate_coverage
+    from paper_experiments.registry import REPO_ROOT
+
+    papers = load_coverage(REPO_ROOT)
+    validate_coverage(papers, CHAPTERS, REPO_ROOT)
+    assert len(papers) >= 13  # the papers catalogued in ../shared/PAPERS.md
+    assert {chapter.citation for chapter in CHAPTERS.values()} <= {paper.key for paper in papers}
+    assert any(not paper.chapters for paper in papers)  # papers without a chapter are listed too
+
+
+def test_coverage_validation_catches_unknown_claims_and_missing_reasons(fake_root: Path) -> None:
+    from paper_experiments.coverage import HeadlineClaim, PaperCoverage, validate_coverage
+
+    write_notebook(fake_root, "alpha")
+    chapters = {"alpha": fake_chapter("alpha")}
+    bad = [PaperCoverage("fakepaper", "A Fake Paper", ("alpha",), (
+        HeadlineClaim("typo", ("alpha.postive",), ""), HeadlineClaim("no reason", (), "")))]
+    with pytest.raises(ConfigError, match="unknown claim id 'alpha.postive'.*has no reproducing claim and no why_not"):
+        validate_coverage(bad, chapters, fake_root)
