@@ -1,9 +1,11 @@
-"""Command line: ``python -m paper_experiments {list,run,status,claims,build}`` (also ``paper-experiments``).
+"""Command line: ``python -m paper_experiments {list,params,run,status,claims,build}`` (also ``paper-experiments``).
 
 Examples::
 
     python -m paper_experiments list
+    python -m paper_experiments params ntk_vs_finite_width           # names, types, values, meanings
     python -m paper_experiments run --profile smoke --chapter two_layer_convex
+    python -m paper_experiments run --chapter linear_splines -p n=30 -p noise=0.2   # your own values
     python -m paper_experiments build --profile full        # run every chapter, then build the HTML book
 """
 
@@ -13,11 +15,12 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from paper_experiments import ConfigError, Interrupted
+from paper_experiments import ConfigError, Interrupted, markdown_table
 from paper_experiments.build import build_book
-from paper_experiments.claims import claims_table, collect_claims, unmet_claims
+from paper_experiments.claims import ClaimRow, claims_table, collect_claims, unmet_claims
+from paper_experiments.parameters import parameters_table, parse_overrides
 from paper_experiments.registry import PROFILES
-from paper_experiments.runner import Project, failure_reason, latest_status, run_chapters, status_table
+from paper_experiments.runner import Project, failure_reason, latest_status, result_dir, run_chapters, status_table
 
 Command = Callable[[argparse.Namespace, Project], int]
 
@@ -34,7 +37,44 @@ def _list(args: argparse.Namespace, project: Project) -> int:
     return 0
 
 
+def _params(args: argparse.Namespace, project: Project) -> int:
+    chapter = project.chapter(args.slug)
+    print(f"{chapter.slug}: {chapter.title}")
+    print(parameters_table(project.root, chapter))
+    print(f"change one: python -m paper_experiments run --chapter {chapter.slug} -p NAME=VALUE [--profile smoke]")
+    return 0
+
+
+def _run_custom(args: argparse.Namespace, project: Project) -> int:
+    (slug,) = args.chapter or [None]
+    if slug is None or len(args.chapter) != 1:
+        raise ConfigError("parameter values (-p NAME=VALUE) apply to one chapter: name it with --chapter SLUG")
+    chapter = project.chapter(slug)
+    overrides = parse_overrides(chapter, args.param)
+    (status,) = run_chapters([slug], args.profile, force=args.force, project=project, overrides=overrides)
+    values = ", ".join(f"{name}={value!r}" for name, value in overrides.items())
+    print(f"{slug} with custom parameters ({values}) on top of the {args.profile} profile: {status.label}, "
+          f"{status.wall_s:.1f} s")
+    rows = [
+        [claim.id, "custom parameters", *ClaimRow(chapter, claim, status.claims.get(claim.id)).cells()]
+        for claim in chapter.claims
+    ]
+    print(markdown_table(["claim", "run", "measured", "requirement", "status"], rows))
+    print(f"results (executed notebook, numbers, figures, claims): {result_dir(project, status)}")
+    if status.error is not None or status.missing_figures:
+        print(f"FAILED {slug}: {failure_reason(status)}", file=sys.stderr)
+        return 1
+    unmet = [claim.id for claim in chapter.claims if claim.judged(args.profile)
+             and not status.claims.get(claim.id, {}).get("passed")]
+    if unmet:
+        print(f"{len(unmet)} claim(s) do not hold with these values: {', '.join(unmet)}"
+              + ("" if args.strict else " (not an error without --strict)"), file=sys.stderr)
+    return 1 if unmet and args.strict else 0
+
+
 def _run(args: argparse.Namespace, project: Project) -> int:
+    if args.param:
+        return _run_custom(args, project)
     statuses = run_chapters(args.chapter, args.profile, force=args.force, jobs=args.jobs, project=project)
     print(status_table(statuses))
     failed = [status for status in statuses if not status.ok]
@@ -65,6 +105,8 @@ def _claims(args: argparse.Namespace, project: Project) -> int:
 
 
 def _build(args: argparse.Namespace, project: Project) -> int:
+    if args.param:
+        raise ConfigError("the book is built from the registered parameters; use 'run -p' for your own values")
     code = _run(args, project)
     book = build_book(project, args.profile)
     broken = [f"{slug} ({kind})" for slug, kind in book.pages.items() if kind != "ok"]
@@ -93,8 +135,17 @@ def _parser() -> argparse.ArgumentParser:
                              help="chapters to run (default: all)")
             sub.add_argument("--force", action="store_true", help="re-execute even when the result is cached")
             sub.add_argument("--jobs", type=int, default=1, metavar="N", help="chapters run at once, 1 or 2")
+            sub.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                             help="your own value of a parameter (repeatable; one chapter; see 'params SLUG'); "
+                             "the result goes to its own folder, never over the book's results")
+            sub.add_argument("--strict", action="store_true",
+                             help="with -p: fail when a claim does not hold (default: report it)")
 
     command("list", _list, "list the chapters: slug, title, paper, figures, claims", profile=False)
+    params = commands.add_parser("params", help="a chapter's parameters: name, type, smoke and full values, meaning",
+                                 description="A chapter's parameters: name, type, smoke and full values, meaning.")
+    params.add_argument("slug", metavar="SLUG", help="the chapter (see 'list')")
+    params.set_defaults(func=_params)
     command("run", _run, "execute chapters (cached by key) and check their figures and claims", run=True)
     command("status", _status, "show the latest run of every chapter")
     command("claims", _claims, "print the claims table from the latest runs")

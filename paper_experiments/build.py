@@ -34,6 +34,7 @@ from paper_experiments.runner import (
 )
 
 INJECTED_TAG = "injected-parameters"  # the tag papermill puts on the cell it inserts
+EXECUTED_DIR = "_executed"  # executed notebooks offered for download, under the staged book/
 # jupyter_book has no ``__main__``; this is its console script, run by this interpreter.
 _JUPYTER_BOOK = "import sys; from jupyter_book.cli.main import main; sys.exit(main())"
 
@@ -62,7 +63,12 @@ def stage_book(project: Project, profile: str) -> dict[str, str]:
     for slug, status in latest.items():
         chapter = project.chapters[slug]
         if status is not None and status.ok:
-            nbformat.write(_staged_notebook(project, chapter, status), stage / "book" / f"{slug}.ipynb")
+            executed = stage / "book" / EXECUTED_DIR / f"{slug}.ipynb"
+            executed.parent.mkdir(exist_ok=True)
+            shutil.copy2(result_dir(project, status) / f"{slug}.ipynb", executed)
+            notebook = _staged_notebook(project, chapter, status)
+            notebook.cells.insert(1, nbformat.v4.new_markdown_cell(reproduce_box(chapter, status)))
+            nbformat.write(notebook, stage / "book" / f"{slug}.ipynb")
         else:
             page = _failure_page(project, chapter, status, profile, stage)
             (stage / "book" / f"{slug}.md").write_text(page, encoding="utf-8")
@@ -88,6 +94,24 @@ def build_book(project: Project, profile: str) -> BookBuild:
     ]
     done = subprocess.run(command, cwd=project.root, check=False)
     return BookBuild(ok=done.returncode == 0, index=project.build_dir / "html" / "index.html", pages=pages)
+
+
+def reproduce_box(chapter: Chapter, status: ChapterStatus) -> str:
+    """The generated "Reproduce this page" admonition: command, profile, values, wall time, code version, download."""
+    slug, profile = chapter.slug, status.profile
+    values = ", ".join(f"`{k}={v!r}`" for k, v in chapter.params(profile).items() if k != "output_dir")
+    return (
+        f":::{{admonition}} Reproduce this page\n:class: tip\n"
+        f"This page is `{chapter.notebook}` executed by\n\n"
+        f"```bash\npython -m paper_experiments run --profile {profile} --chapter {slug}\n```\n\n"
+        f"with the **{profile}** parameters ({values}). The run took {status.wall_s:.1f} s and finished "
+        f"{status.finished_at}, against commit `{status.git_sha or 'unknown'}` (code hash of `cvxnn_core` and the "
+        f"benchmarks: `{status.core or 'unknown'}`). Download the executed notebook: "
+        f"{{download}}`{slug}.ipynb <{EXECUTED_DIR}/{slug}.ipynb>`.\n\n"
+        f"Your own values: `python -m paper_experiments params {slug}` lists the parameters and "
+        f"`python -m paper_experiments run --chapter {slug} -p NAME=VALUE` runs the chapter with them into a "
+        "folder of its own, with the claims checked and the figures saved.\n:::\n"
+    )
 
 
 def _tags(cell: nbformat.NotebookNode) -> list[str]:

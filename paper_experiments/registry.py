@@ -91,9 +91,11 @@ class Chapter:
         check_profile(profile)
         return {**self.full, **(self.smoke if profile == "smoke" else {})}
 
-    def budget_s(self, profile: str) -> tuple[float, float]:
-        """``(chapter, cell)`` wall-clock limits of a run with ``profile``: the fixed limits plus the capped work."""
-        extra = float(self.capped_s(self.params(profile))) if self.capped_s is not None else 0.0
+    def budget_s(self, profile: str, overrides: Mapping[str, Any] | None = None) -> tuple[float, float]:
+        """``(chapter, cell)`` wall-clock limits of a run with ``profile`` (and a reader's ``overrides``): the fixed
+        limits plus the capped work."""
+        params = {**self.params(profile), **(overrides or {})}
+        extra = float(self.capped_s(params)) if self.capped_s is not None else 0.0
         return self.timeout_s[profile] + extra, self.cell_timeout_s[profile] + extra
 
 

@@ -17,6 +17,11 @@ For a chapter and a profile (``smoke`` or ``full``) the runner
    the next run of that chapter removes; other chapters' folders are never touched;
 5. points ``_build/results/<slug>/latest-<profile>.json`` at the folder of this run.
 
+A run with a reader's own parameter values (``overrides``, ``run -p NAME=VALUE``) goes to its own folder
+``custom-<profile>-<key[:16]>/`` (the key covers the values), is cached the same way, and never touches the
+registered results or the ``latest-*`` pointers the book is built from. While a chapter runs, each code cell
+it starts is logged to ``run.log`` in its folder (and shown as a progress bar on a terminal).
+
 Every selected chapter runs even when one fails; callers decide the exit status.
 """
 
@@ -58,6 +63,7 @@ CORE_PACKAGE = "cvxnn_core"
 CODE_DIRS = (CORE_PACKAGE, "paper_experiments/benchmarks")
 CORE_SUFFIXES = (".py", ".mplstyle")
 STATUS_FILE = "status.json"
+RUN_LOG = "run.log"  # one line per code cell started, with the elapsed time
 MAX_JOBS = 2
 _EXCERPT_LINES = 12
 _TRACEBACK_LINES = 30
@@ -99,7 +105,9 @@ class ChapterStatus:
     ``folder`` is the result folder's name under ``_build/results/<slug>/``; ``claims`` maps each
     declared claim that was recorded to its ``numbers.json`` entry, with its ``kind`` and ``judged``
     (False for a speed claim outside the full profile: a measurement without a verdict);
-    ``budget_s`` is the chapter's wall-clock limit for this run; ``error`` describes the failing
+    ``budget_s`` is the chapter's wall-clock limit for this run; ``overrides`` the reader's own parameter
+    values (empty for a registered run); ``core`` the hash of the code it ran against (:func:`code_hash`);
+    ``error`` describes the failing
     cell (index in the executed notebook, source excerpt, error name and message); ``problems``
     lists every reason the chapter failed. ``cached`` (not stored) marks a cache hit.
     """
@@ -115,6 +123,8 @@ class ChapterStatus:
     claims_total: int
     claims: dict[str, dict[str, Any]] = field(default_factory=dict)
     budget_s: float | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    core: str | None = None
     missing_figures: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
@@ -142,7 +152,7 @@ class ChapterStatus:
         return json.dumps(data, indent=2, sort_keys=True)
 
 
-def cache_key(project: Project, chapter: Chapter, profile: str) -> str:
+def cache_key(project: Project, chapter: Chapter, profile: str, overrides: Mapping[str, Any] | None = None) -> str:
     """sha256 over the notebook's code cells, the parameters, the code, the chapter's inputs and the pins.
 
     Code: every ``*.py``/``*.mplstyle`` file of :data:`CODE_DIRS`. Inputs: every file under the chapter's
@@ -150,12 +160,7 @@ def cache_key(project: Project, chapter: Chapter, profile: str) -> str:
     of the notebook do not enter the key.
     """
     notebook = nbformat.read(project.root / chapter.notebook, as_version=4)
-    code = {
-        path.relative_to(project.root).as_posix(): _file_hash(path)
-        for folder in CODE_DIRS
-        for path in sorted((project.root / folder).rglob("*"))
-        if path.suffix in CORE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts
-    }
+    code = _code_files(project)
     base = project.output_root or project.root
     inputs = {
         path.relative_to(base).as_posix(): _file_hash(path)
@@ -165,7 +170,7 @@ def cache_key(project: Project, chapter: Chapter, profile: str) -> str:
     }
     manifest = {
         "code": [cell.source for cell in notebook.cells if cell.cell_type == "code"],
-        "params": chapter.params(profile),
+        "params": {**chapter.params(profile), **(overrides or {})},
         "core": code,
         "inputs": inputs,
         "pins": _dependency_pins(project.root / "pyproject.toml"),
@@ -175,6 +180,20 @@ def cache_key(project: Project, chapter: Chapter, profile: str) -> str:
 
 def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _code_files(project: Project) -> dict[str, str]:
+    return {
+        path.relative_to(project.root).as_posix(): _file_hash(path)
+        for folder in CODE_DIRS
+        for path in sorted((project.root / folder).rglob("*"))
+        if path.suffix in CORE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def code_hash(project: Project) -> str:
+    """sha256 (first 12 hex digits) of the code a chapter runs against: ``cvxnn_core`` and the benchmarks."""
+    return hashlib.sha256(json.dumps(_code_files(project), sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _dependency_pins(pyproject: Path) -> dict[str, Any]:
@@ -237,8 +256,11 @@ def run_chapters(
     force: bool = False,
     jobs: int = 1,
     project: Project | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> list[ChapterStatus]:
     """Run the chapters ``slugs`` (all when None) with ``profile``; return their statuses in that order.
+
+    ``overrides`` (a reader's own parameter values, see :func:`run_chapter`) apply to a single chapter only.
 
     A chapter whose result is cached is not executed unless ``force``. Every chapter runs even when
     another fails. ``jobs`` (1 or 2) chapters run at once, each in its own process when 2. Ctrl-C raises
@@ -250,6 +272,8 @@ def run_chapters(
     if not 1 <= jobs <= MAX_JOBS:
         raise ConfigError(f"--jobs must be between 1 and {MAX_JOBS}, got {jobs}")
     selected = {slug: project.chapter(slug) for slug in (project.chapters if slugs is None else slugs)}
+    if overrides and len(selected) != 1:
+        raise ConfigError("parameter values (-p NAME=VALUE) apply to one chapter: name it with --chapter SLUG")
     validate_registry(selected, project.root)
     sha = git_sha(project.root)
     statuses: dict[str, ChapterStatus] = {}
@@ -258,7 +282,7 @@ def run_chapters(
             for slug in selected:
                 bar.set_postfix_str(slug)
                 try:
-                    statuses[slug] = run_chapter(project, slug, profile, force, sha)
+                    statuses[slug] = run_chapter(project, slug, profile, force, sha, overrides)
                 except KeyboardInterrupt:
                     raise Interrupted(slug, list(statuses)) from None
                 bar.update()
@@ -275,28 +299,51 @@ def run_chapters(
     return [statuses[slug] for slug in selected]
 
 
-def run_chapter(project: Project, slug: str, profile: str, force: bool, sha: str | None) -> ChapterStatus:
-    """Run one chapter (see the module docstring): reuse a cached ok result or execute and verify."""
+def run_chapter(
+    project: Project,
+    slug: str,
+    profile: str,
+    force: bool,
+    sha: str | None,
+    overrides: Mapping[str, Any] | None = None,
+) -> ChapterStatus:
+    """Run one chapter (see the module docstring): reuse a cached result or execute and verify.
+
+    With ``overrides`` (a reader's own values) the result goes to ``custom-<profile>-<key[:16]>/`` and is reused
+    when it ran without an execution error; the registered results and ``latest-*`` pointers are not touched.
+    """
     chapter = project.chapter(slug)
-    key = cache_key(project, chapter, profile)
+    overrides = dict(overrides or {})
+    key = cache_key(project, chapter, profile, overrides)
     chapter_dir = project.results_dir / slug
-    ok_dir = chapter_dir / _folder_name(profile, key, ok=True)
+    custom = bool(overrides)
+    done_dir = chapter_dir / (_custom_folder(profile, key) if custom else _folder_name(profile, key, ok=True))
     chapter_dir.mkdir(parents=True, exist_ok=True)
     with _locked(chapter_dir):
         for stale in chapter_dir.glob(".tmp-*"):
             shutil.rmtree(stale)
-        cached = read_status(ok_dir)
-        if cached is not None and cached.ok and cached.key == key and not force:
+        cached = read_status(done_dir)
+        usable = cached is not None and cached.key == key and (cached.error is None if custom else cached.ok)
+        if usable and not force:
             cached.cached = True
-            _point_latest(chapter_dir, profile, cached)
+            if not custom:
+                _point_latest(chapter_dir, profile, cached)
             return cached
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=chapter_dir))
-        status = _execute(project, chapter, profile, key, tmp, sha)
+        status = _execute(project, chapter, profile, key, tmp, sha, overrides)
+        if custom:
+            status.folder = _custom_folder(profile, key)
         _normalise_notebook(tmp / f"{slug}.ipynb", tmp, chapter_dir / status.folder)
         atomic_write_text(tmp / STATUS_FILE, status.to_json())
         _replace_dir(tmp, chapter_dir / status.folder)
-        _point_latest(chapter_dir, profile, status)
+        if not custom:
+            _point_latest(chapter_dir, profile, status)
     return status
+
+
+def _custom_folder(profile: str, key: str) -> str:
+    """``custom-<profile>-<key[:16]>``: the folder of a run with a reader's own parameter values."""
+    return f"custom-{profile}-{key[:16]}"
 
 
 _TIMING_KEYS = ("start_time", "end_time", "duration")
@@ -355,16 +402,31 @@ def _point_latest(chapter_dir: Path, profile: str, status: ChapterStatus) -> Non
 
 
 class _CellClock:
-    """nbclient hooks: remember the running cell; cap each cell's timeout by what is left of the budget."""
+    """nbclient hooks: remember the running cell; cap each cell's timeout by what is left of the budget.
 
-    def __init__(self, cell_s: float, budget_s: float) -> None:
+    Each code cell that starts is logged to ``log`` (``+elapsed s  cell k/N``) and advances ``bar``.
+    """
+
+    def __init__(self, cell_s: float, budget_s: float, total: int = 0, log: Path | None = None, bar=None) -> None:
         self.cell_s, self.budget_s = cell_s, budget_s
-        self.deadline = time.monotonic() + budget_s
+        self.start = time.monotonic()
+        self.deadline = self.start + budget_s
         self.index: int | None = None
         self.source = ""
+        self.total, self.count, self.log, self.bar = total, 0, log, bar
 
     def on_cell_start(self, cell: nbformat.NotebookNode, cell_index: int, **_: Any) -> None:
         self.index, self.source = cell_index, cell.source
+        if cell.cell_type != "code":
+            return
+        self.count += 1
+        elapsed = time.monotonic() - self.start
+        line = f"+{elapsed:8.1f} s  code cell {self.count}/{self.total} (notebook cell {cell_index})"
+        if self.log is not None:
+            with open(self.log, "a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        if self.bar is not None:
+            self.bar.update()
 
     def timeout(self, cell: nbformat.NotebookNode) -> float:
         return max(1.0, min(self.cell_s, self.deadline - time.monotonic()))
@@ -394,11 +456,20 @@ def _excerpt(text: str) -> str:
 
 
 def _execute(
-    project: Project, chapter: Chapter, profile: str, key: str, out: Path, sha: str | None
+    project: Project,
+    chapter: Chapter,
+    profile: str,
+    key: str,
+    out: Path,
+    sha: str | None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> ChapterStatus:
     """Execute the notebook into ``out`` and verify what it produced; name the folder it will become."""
-    budget_s, cell_s = chapter.budget_s(profile)
-    clock = _CellClock(cell_s, budget_s)
+    budget_s, cell_s = chapter.budget_s(profile, overrides)
+    source = nbformat.read(project.root / chapter.notebook, as_version=4)
+    total = 1 + sum(cell.cell_type == "code" for cell in source.cells)  # + the injected parameters cell
+    bar = tqdm(total=total, desc=chapter.slug, unit="cell", leave=False, file=sys.stderr, disable=None)
+    clock = _CellClock(cell_s, budget_s, total, out / RUN_LOG, bar)
     start = time.monotonic()
     error = None
     restore = _quiet_interrupts()
@@ -406,7 +477,7 @@ def _execute(
         papermill.execute_notebook(
             project.root / chapter.notebook,
             out / f"{chapter.slug}.ipynb",
-            parameters={**chapter.params(profile), "output_dir": str(out)},
+            parameters={**chapter.params(profile), **(overrides or {}), "output_dir": str(out)},
             kernel_name="python3",
             cwd=project.root,
             progress_bar=False,
@@ -427,6 +498,7 @@ def _execute(
         error = _error(clock.index, clock.source, type(exc).__name__, str(exc), [])
     finally:
         restore()
+        bar.close()
     wall_s = time.monotonic() - start
     claims, missing, problems = _verify(chapter, out, profile)
     if error is not None:  # what the notebook did not produce follows from the error
@@ -443,6 +515,8 @@ def _execute(
         claims_total=len(chapter.claims),
         claims=claims,
         budget_s=round(budget_s, 1),
+        overrides=dict(overrides or {}),
+        core=code_hash(project),
         missing_figures=missing,
         problems=problems,
         error=error,

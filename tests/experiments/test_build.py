@@ -59,6 +59,8 @@ def test_build_renders_results_failures_and_claims(fake_root: Path, capsys) -> N
 
     alpha = (html / "book" / "alpha.html").read_text()
     assert "Freshly edited prose." in alpha and "Doe" in alpha and "<img" in alpha
+    assert "Reproduce this page" in alpha and "python -m paper_experiments run --profile smoke --chapter alpha" in alpha
+    assert "alpha.ipynb" in alpha and "_downloads" in alpha
     beta = (html / "book" / "beta.html").read_text()
     assert "admonition error" in beta and "asked to fail" in beta and "_downloads" in beta
     assert "admonition warning" in (html / "book" / "gamma.html").read_text()

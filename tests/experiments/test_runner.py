@@ -220,3 +220,49 @@ def test_claims_of_a_failed_chapter_say_failed_and_the_command_exits_non_zero(fa
     assert "1 claim(s) failed or not recorded: beta.positive" in err
     ok = make_project(fake_root, fake_chapter("alpha"))
     assert main(["claims", "--profile", "smoke"], ok) == 0
+
+
+def test_a_reader_reruns_a_chapter_with_own_values_into_its_own_folder(fake_root: Path, capsys) -> None:
+    project = make_project(fake_root, fake_chapter("alpha"))
+    assert main(["run", "--profile", "smoke"], project) == 0
+    registered = latest_status(project, "alpha", "smoke")
+    folder = result_dir(project, registered)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    pointer = (project.results_dir / "alpha" / "latest-smoke.json").read_bytes()
+    capsys.readouterr()
+
+    assert main(["run", "--profile", "smoke", "--chapter", "alpha", "-p", "n=5"], project) == 0
+    out, _ = capsys.readouterr()
+    custom = next(p for p in (project.results_dir / "alpha").iterdir() if p.name.startswith("custom-smoke-"))
+    assert f"results (executed notebook, numbers, figures, claims): {custom}" in out
+    assert "alpha.positive | custom parameters" in out and "✓" in out
+    status = json.loads((custom / "status.json").read_text())
+    assert status["overrides"] == {"n": 5}
+    assert json.loads((custom / "numbers.json").read_text())["numbers"]["n"] == 5
+    assert json.loads((folder / "numbers.json").read_text())["numbers"]["n"] == 3
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert (project.results_dir / "alpha" / "latest-smoke.json").read_bytes() == pointer
+    assert (custom / "run.log").read_text().count("code cell") == 4  # injected parameters + 3 code cells
+
+    # A claim that fails with the reader's values is reported, and fails the command only with --strict.
+    assert main(["run", "--profile", "smoke", "--chapter", "alpha", "-p", "value=-1"], project) == 0
+    assert "1 claim(s) do not hold with these values: alpha.positive" in capsys.readouterr().err
+    assert main(["run", "--profile", "smoke", "--chapter", "alpha", "-p", "value=-1", "--strict"], project) == 1
+    capsys.readouterr()
+
+
+def test_custom_values_are_refused_before_anything_runs(fake_root: Path, capsys) -> None:
+    project = make_project(fake_root, fake_chapter("alpha"))
+    assert main(["run", "--chapter", "alpha", "-p", "m=5"], project) == 2
+    err = capsys.readouterr().err
+    assert "alpha has no parameter 'm'; its parameters: n (int), value (float), sleep_s (float)" in err
+    assert main(["run", "--chapter", "alpha", "-p", "n=abc"], project) == 2
+    assert "parameter n takes int, got 'abc'" in capsys.readouterr().err
+    assert main(["run", "--chapter", "alpha", "-p", "n=2.5"], project) == 2
+    assert "parameter n takes int, got '2.5'" in capsys.readouterr().err
+    assert main(["run", "-p", "n=5"], project) == 2
+    assert "apply to one chapter" in capsys.readouterr().err
+    assert not (project.results_dir / "alpha").exists()  # nothing ran
+    assert main(["params", "alpha"], project) == 0
+    out = capsys.readouterr().out
+    assert "| n " in out and "number of training samples" in out and "run --chapter alpha -p NAME=VALUE" in out
