@@ -65,11 +65,16 @@ def check_X_y(X: object, y: object, allow_2d: bool = False) -> tuple[np.ndarray,
     return Xa, check_y(y, Xa.shape[0], allow_2d=allow_2d)
 
 
+def _real(value: object, name: str, kind: str) -> float:
+    """``value`` as a float; a ``TypeError`` saying ``name must be a <kind> number`` for anything not a real number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a {kind} number, got {value!r}")
+    return float(value)
+
+
 def check_beta(beta: object, name: str = "beta") -> float:
     """Return the regularisation strength as a float ``>= 0``."""
-    if isinstance(beta, bool) or not isinstance(beta, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a non-negative number, got {beta!r}")
-    b = float(beta)
+    b = _real(beta, name, "non-negative")
     if not np.isfinite(b) or b < 0:
         raise ValueError(f"{name} must be a finite number >= 0 (the weight-decay strength), got {beta!r}")
     return b
@@ -123,9 +128,7 @@ def check_seed(seed: object, name: str = "seed") -> int:
 
 def check_positive_number(value: object, name: str) -> float:
     """Return ``value`` as a finite float ``> 0`` (a step size, a tolerance, a scale)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a positive number, got {value!r}")
-    out = float(value)
+    out = _real(value, name, "positive")
     if not np.isfinite(out) or out <= 0:
         raise ValueError(f"{name} must be a positive number (finite and > 0), got {value!r}")
     return out
@@ -133,9 +136,7 @@ def check_positive_number(value: object, name: str) -> float:
 
 def check_nonnegative_number(value: object, name: str) -> float:
     """Return ``value`` as a finite float ``>= 0`` (a noise level, a margin)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a non-negative number, got {value!r}")
-    out = float(value)
+    out = _real(value, name, "non-negative")
     if not np.isfinite(out) or out < 0:
         raise ValueError(f"{name} must be a non-negative number (finite and >= 0), got {value!r}")
     return out

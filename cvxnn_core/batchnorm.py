@@ -75,6 +75,7 @@ from cvxnn_core._validation import (
     check_labels_pm1,
     check_loss,
     check_positive_int,
+    check_positive_number,
     check_seed,
     check_X,
     check_X_y,
@@ -462,8 +463,7 @@ class BatchNormReLU(torch.nn.Module):
     ) -> None:
         super().__init__()
         d, width, seed = check_positive_int(d, "d"), check_positive_int(width, "width"), check_seed(seed)
-        if not (np.isfinite(init_scale) and init_scale > 0):
-            raise ValueError(f"init_scale must be a positive number, got {init_scale!r}")
+        init_scale = check_positive_number(init_scale, "init_scale")
         gen = torch.Generator().manual_seed(seed)
         self.W1 = torch.nn.Parameter(torch.randn(width, d, generator=gen, dtype=dtype) / np.sqrt(d))
         self.gamma = torch.nn.Parameter(torch.full((width,), float(init_scale), dtype=dtype))
@@ -591,9 +591,7 @@ def train_batchnorm(
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))  # type: ignore[assignment]
     backend = check_choice(backend, "backend", ("numpy", "torch"))  # type: ignore[assignment]
     init = check_choice(init, "init", ("gaussian", "isotropic"))  # type: ignore[assignment]
-    lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
-    if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    lr = DEFAULT_LR[optimizer] if lr is None else check_positive_number(lr, "lr")
     if momentum != 0 and optimizer == "adam":
         raise ValueError("momentum applies to optimizer='sgd' only; Adam has its own moment estimates")
     if not (np.isfinite(momentum) and 0 <= momentum < 1):

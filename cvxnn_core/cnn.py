@@ -66,8 +66,10 @@ from cvxnn_core._validation import (
     check_choice,
     check_labels_pm1,
     check_loss,
+    check_nonnegative_number,
     check_patterns,
     check_positive_int,
+    check_positive_number,
     check_seed,
     check_X,
     check_y,
@@ -462,10 +464,10 @@ def cnn_objective(patches: np.ndarray, y: np.ndarray, net: TwoLayerCNN, beta: fl
 
 def _check_train_options(optimizer, lr, init_scale, momentum):
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
-    if lr is not None and not (isinstance(lr, int | float) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if not (np.isfinite(init_scale) and init_scale > 0):
-        raise ValueError(f"init_scale must be a positive number, got {init_scale!r}")
+    if lr is not None:
+        check_positive_number(lr, "lr")
+    check_positive_number(init_scale, "init_scale")
+    check_nonnegative_number(momentum, "momentum")
     if momentum != 0 and optimizer == "adam":
         raise ValueError("momentum applies to optimizer='sgd' only")
     return optimizer

@@ -63,7 +63,16 @@ from typing import Literal
 
 import numpy as np
 
-from cvxnn_core._validation import check_beta, check_choice, check_positive_int, check_seed, check_X, check_X_y, check_y
+from cvxnn_core._validation import (
+    check_beta,
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    check_seed,
+    check_X,
+    check_X_y,
+    check_y,
+)
 
 LRSchedule = Literal["constant", "cosine"]
 LR_SCHEDULES = ("constant", "cosine")
@@ -521,19 +530,6 @@ def bn_collapse_optimum(labels: np.ndarray, beta: float) -> BNCollapseOptimum:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _check_lr(lr: object) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, int | float | np.floating) or not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    return float(lr)
-
-
-def _check_init_scale(init_scale: object) -> float:
-    ok = isinstance(init_scale, int | float | np.floating) and not isinstance(init_scale, bool)
-    if not ok or not (np.isfinite(init_scale) and init_scale > 0):
-        raise ValueError(f"init_scale must be a positive number, got {init_scale!r}")
-    return float(init_scale)
-
-
 def _record_points(total: int, n_records: int) -> np.ndarray:
     """Log-spaced iteration counts in ``[0, total]``, always including 0 and ``total``."""
     pts = np.unique(np.r_[0, np.geomspace(1, total, max(n_records - 1, 1)).round().astype(int), total])
@@ -624,10 +620,10 @@ def train_deep_linear_sweep(
     beta_list = [check_beta(b, "betas[i]") for b in betas]
     L = _check_n_layers(n_layers)
     m = d if width is None else check_positive_int(width, "width")
-    lr = _check_lr(lr)
+    lr = check_positive_number(lr, "lr")
     steps = check_positive_int(steps, "steps")
     seed = check_seed(seed)
-    init_scale = _check_init_scale(init_scale)
+    init_scale = check_positive_number(init_scale, "init_scale")
     n_records = check_positive_int(n_records, "n_records")
     dims = [d] + [m] * (L - 1) + [c]
     B = len(beta_list)
@@ -787,7 +783,7 @@ def train_bn_relu_classifier(
         raise ValueError(f"depth must be >= 2 (at least the BN layer and the classifier), got {depth}")
     m = check_positive_int(width, "width")
     beta = check_beta(beta)
-    lr = _check_lr(lr)
+    lr = check_positive_number(lr, "lr")
     epochs = check_positive_int(epochs, "epochs")
     seed = check_seed(seed)
     n_records = check_positive_int(n_records, "n_records")
@@ -933,7 +929,7 @@ def train_deep_relu(
         raise ValueError(f"depth must be >= 2, got {depth}")
     width = check_positive_int(width, "width")
     beta = check_beta(beta)
-    lr = _check_lr(lr)
+    lr = check_positive_number(lr, "lr")
     epochs = check_positive_int(epochs, "epochs")
     seed = check_seed(seed)
     lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)

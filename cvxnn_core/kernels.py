@@ -44,7 +44,15 @@ from typing import Literal
 
 import numpy as np
 
-from cvxnn_core._validation import check_choice, check_positive_int, check_seed, check_X, check_X_y, check_y
+from cvxnn_core._validation import (
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    check_seed,
+    check_X,
+    check_X_y,
+    check_y,
+)
 
 Layers = Literal["both", "first", "second"]
 LAYERS = ("both", "first", "second")
@@ -177,8 +185,7 @@ def kernel_gradient_descent(
     """
     K_train, y, K_test = _check_regression(K_train, y, K_test)
     steps = check_positive_int(steps, "steps")
-    if isinstance(lr, bool) or not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    lr = check_positive_number(lr, "lr")
     lam, U = np.linalg.eigh(0.5 * (K_train + K_train.T))
     q = 1.0 - lr * lam
     factor = np.full_like(lam, lr * steps)  # the limit lambda -> 0
@@ -321,8 +328,8 @@ def lazy_gradient_descent(
     layers = check_choice(layers, "layers", LAYERS)  # type: ignore[assignment]
     if lr is None:
         lr = 1.0 / float(np.linalg.eigvalsh(ntk_two_layer(X, X, layers=layers))[-1])
-    elif isinstance(lr, bool) or not np.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    else:
+        lr = check_positive_number(lr, "lr")
     rng = np.random.default_rng(seed)
     half = width // 2
     W = rng.standard_normal((half, X.shape[1]))

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from cvxnn_core._validation import check_beta, check_labels_pm1, check_loss, check_patterns, check_X_y
+from cvxnn_core._validation import check_beta, check_choice, check_labels_pm1, check_loss, check_patterns, check_X_y
 from cvxnn_core.losses import Loss, loss_value
 from cvxnn_core.patterns import cone_projection
 
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     import cvxpy as cp
 
 Kind = Literal["relu", "gated_relu"]
+OnUnconverged = Literal["raise", "warn"]
 DEFAULT_SOLVER = "CLARABEL"
 # Tight interior-point tolerances: the book certifies optimality to a relative gap of 1e-6.
 SOLVER_OPTIONS: dict[str, dict[str, float | int]] = {
@@ -387,6 +388,7 @@ def solve_relu(
     solver: str | None = None,
     free_bias: bool = False,
     solver_options: Mapping[str, Any] | None = None,
+    on_unconverged: OnUnconverged = "raise",
 ) -> ConvexResult:
     r"""Solve the convex ReLU program over the given patterns.
 
@@ -408,6 +410,9 @@ def solve_relu(
             gives a free output bias (see :class:`cvxnn_core.recovery.TwoLayerNet`).
         solver_options: keyword arguments of the first-order solver (``tol``, ``max_iters``, ``device``,
             ``dtype``, ...); only with ``solver="al"`` or ``"active_set"``.
+        on_unconverged: what a first-order solver that stops before its certified gap reaches ``tol`` (iteration
+            or time cap) does: ``"raise"`` (default; :class:`SolverError` with the gap reached) or ``"warn"``
+            (return the point with ``converged=False``, ``status="optimal_inaccurate"`` and its certified ``gap``).
 
     When the zero network is optimal (``beta >= beta_max``, :func:`zero_is_optimal`) it is returned without
     calling a solver, with no neuron, ``gap=0`` and ``solver`` saying so.
@@ -425,7 +430,7 @@ def solve_relu(
     if not free_bias and zero_is_optimal(X, y, beta, patterns, loss):
         return _zero_result(X, y, beta, patterns, loss, "relu", None, free_bias)
     if fast is not None:
-        return _solve_fast(X, y, beta, patterns, loss, "relu", str(solver), None, solver_options)
+        return _solve_fast(X, y, beta, patterns, loss, "relu", str(solver), None, solver_options, on_unconverged)
     solver = _check_solver(solver)
     status, elapsed, dual, V0, W0 = _relu_cvxpy(X, y, beta, patterns, loss, solver, free_bias)
 
@@ -493,6 +498,7 @@ def solve_gated_relu(
     gates: np.ndarray | None = None,
     free_bias: bool = False,
     solver_options: Mapping[str, Any] | None = None,
+    on_unconverged: OnUnconverged = "raise",
 ) -> ConvexResult:
     r"""Solve the gated-ReLU group lasso ``min l(sum_i D_i X u_i) + beta * sum_i ||u_i||_2``.
 
@@ -511,7 +517,7 @@ def solve_gated_relu(
     if not free_bias and zero_is_optimal(X, y, beta, patterns, loss):
         return _zero_result(X, y, beta, patterns, loss, "gated_relu", gates, free_bias)
     if fast is not None:
-        return _solve_fast(X, y, beta, patterns, loss, "gated_relu", str(solver), gates, solver_options)
+        return _solve_fast(X, y, beta, patterns, loss, "gated_relu", str(solver), gates, solver_options, on_unconverged)
     solver = _check_solver(solver)
     status, elapsed, dual, U0 = _gated_cvxpy(X, y, beta, patterns, loss, solver, free_bias)
 
@@ -601,10 +607,12 @@ def _solve_fast(
     solver: str,
     gates: np.ndarray | None,
     solver_options: Mapping[str, Any] | None,
+    on_unconverged: OnUnconverged = "raise",
 ) -> ConvexResult:
     """Run a first-order solver of :mod:`cvxnn_core.solvers` and wrap its answer as a :class:`ConvexResult`."""
     from cvxnn_core import solvers as fast
 
+    on_unconverged = check_choice(on_unconverged, "on_unconverged", ("raise", "warn"))  # type: ignore[assignment]
     name = solver.upper()
     options = dict(solver_options or {})
     if name != "ACTIVE_SET":
@@ -612,12 +620,13 @@ def _solve_fast(
     result = FAST_SOLVERS[kind][name](fast)(X, y, beta, patterns, **options)
     status = "optimal" if result.converged else "optimal_inaccurate"
     if not result.converged:
-        warnings.warn(
-            f"solver {name} stopped at relative duality gap {result.gap:.3g} (tol not reached); "
-            "raise max_iters or loosen tol in solver_options",
-            RuntimeWarning,
-            stacklevel=3,
+        message = (
+            f"solver {name} stopped after {result.iterations} iterations at relative duality gap {result.gap:.3g} "
+            "(tol not reached); raise max_iters or max_time, or loosen tol in solver_options"
         )
+        if on_unconverged == "raise":
+            raise SolverError(message + "; on_unconverged='warn' returns the point anyway", solver=name, status=status)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
     return ConvexResult(
         objective=convex_objective(X, y, patterns, result.V, result.W, beta, loss),
         V=result.V,

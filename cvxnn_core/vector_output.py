@@ -88,7 +88,10 @@ from cvxnn_core._validation import (
     check_choice,
     check_patterns,
     check_positive_int,
+    check_positive_number,
     check_seed,
+    check_torch_device,
+    check_torch_dtype,
     check_X,
     check_y,
 )
@@ -1018,11 +1021,8 @@ def _check_training(X, Y, width, beta, optimizer, lr, epochs, init_scale, batch_
     width = check_positive_int(width, "width")
     epochs = check_positive_int(epochs, "epochs")
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
-    lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
-    if not lr > 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if not (np.isfinite(init_scale) and init_scale > 0):
-        raise ValueError(f"init_scale must be a positive number, got {init_scale!r}")
+    lr = DEFAULT_LR[optimizer] if lr is None else check_positive_number(lr, "lr")
+    check_positive_number(init_scale, "init_scale")
     batch = X.shape[0] if batch_size is None else min(check_positive_int(batch_size, "batch_size"), X.shape[0])
     return X, Y, width, beta, optimizer, lr, epochs, batch
 
@@ -1034,7 +1034,8 @@ def _train(X, Y, width, beta, optimizer, lr, epochs, seeds, batch, init_scale, t
 
     n, d = X.shape
     c = Y.shape[1]
-    dtype = torch.float64 if dtype is None else dtype
+    dtype = torch.float64 if dtype is None else check_torch_dtype(dtype)
+    device = check_torch_device(device)
     previous = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(check_positive_int(threads, "threads"))

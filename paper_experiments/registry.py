@@ -301,8 +301,8 @@ CHAPTERS: dict[str, Chapter] = {
                 ),
                 Claim(
                     "ntk_vs_finite_width.lazy_tracks_ntk",
-                    "At the largest width, lazily trained networks are several times closer to the NTK predictor "
-                    "than to the convex-optimal network.",
+                    "At the largest width, lazily trained networks are closer to the NTK predictor than to the "
+                    "convex-optimal network.",
                     "paper",
                     paper="jacot2018neural",
                 ),

@@ -16,7 +16,7 @@ from cvxnn_core import solvers
 from cvxnn_core.certificates import certify_convex, cone_violation
 from cvxnn_core.datasets import teacher_regression
 from cvxnn_core.patterns import sample_gates
-from cvxnn_core.programs import ConvexResult, convex_predictions, solve_gated_relu, solve_relu
+from cvxnn_core.programs import ConvexResult, SolverError, convex_predictions, solve_gated_relu, solve_relu
 
 OPT_RTOL = 1e-6  # fast solver objective vs the cvxpy optimum (relative)
 GAP_TOL = 1e-8  # certified relative gap requested from the fast solvers in the accuracy tests
@@ -340,8 +340,15 @@ def test_solve_relu_dispatches_to_active_set_and_certifies(teacher, relu_referen
 def test_solve_relu_al_not_converged_warns(teacher):
     X, y, D, beta = teacher
     with pytest.warns(RuntimeWarning, match="duality gap"):
-        res = solve_relu(X, y, beta, D, solver="al", solver_options={"tol": 1e-12, "max_iters": 50})
-    assert res.status == "optimal_inaccurate"
+        res = solve_relu(X, y, beta, D, solver="al", solver_options={"tol": 1e-12, "max_iters": 50},
+                         on_unconverged="warn")
+    assert res.status == "optimal_inaccurate" and not res.converged and res.gap > 1e-12
+
+
+def test_solve_relu_al_not_converged_raises_by_default(teacher):
+    X, y, D, beta = teacher
+    with pytest.raises(SolverError, match=r"stopped after \d+ iterations at relative duality gap .*on_unconverged"):
+        solve_relu(X, y, beta, D, solver="al", solver_options={"tol": 1e-12, "max_iters": 50})
 
 
 # ----------------------------------------------------------------------------------------------------------------------

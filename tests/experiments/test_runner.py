@@ -126,25 +126,29 @@ def test_missing_figure_failed_claim_undeclared_claim_and_timeout_fail_the_chapt
     assert beta.wall_s < 90
 
 
-def test_killed_run_keeps_finished_chapters_and_leaves_only_tmp(fake_root: Path, tmp_path: Path) -> None:
+def _run_until_beta_sleeps(fake_root: Path, tmp_path: Path, call: str, **popen: object):
+    """Start ``call`` (run_chapters or main over alpha and a sleeping beta) in a subprocess; return once beta runs."""
     fast, slow = fake_chapter("alpha"), fake_chapter("beta", sleep_s=120)
     project = make_project(fake_root, fast, slow)
     (tmp_path / "project.pkl").write_bytes(pickle.dumps(project))
-    driver = (
-        "import pickle, sys; from paper_experiments.runner import run_chapters; "
-        "run_chapters(None, 'smoke', project=pickle.loads(open(sys.argv[1], 'rb').read()))"
-    )
-    runner = subprocess.Popen([sys.executable, "-c", driver, str(tmp_path / "project.pkl")], cwd=REPO)
+    driver = f"import pickle, sys; project = pickle.loads(open(sys.argv[1], 'rb').read()); {call}"
+    runner = subprocess.Popen([sys.executable, "-c", driver, str(tmp_path / "project.pkl")], cwd=REPO, **popen)
     beta_dir = project.results_dir / "beta"
-    try:
-        deadline = time.monotonic() + 120
-        while not list(beta_dir.glob(".tmp-*/beta.ipynb")):  # beta is executing (sleeping)
-            assert runner.poll() is None and time.monotonic() < deadline, "runner ended before beta started"
-            time.sleep(0.2)
-        time.sleep(1.0)
-    finally:
-        runner.kill()
-        runner.wait()
+    deadline = time.monotonic() + 120
+    while not list(beta_dir.glob(".tmp-*/beta.ipynb")):  # beta is executing (sleeping)
+        if runner.poll() is not None or time.monotonic() > deadline:
+            runner.kill()
+            pytest.fail("runner ended before beta started")
+        time.sleep(0.2)
+    time.sleep(1.0)
+    return project, runner, beta_dir, fast, slow
+
+
+def test_killed_run_keeps_finished_chapters_and_leaves_only_tmp(fake_root: Path, tmp_path: Path) -> None:
+    call = "from paper_experiments.runner import run_chapters; run_chapters(None, 'smoke', project=project)"
+    project, runner, beta_dir, fast, slow = _run_until_beta_sleeps(fake_root, tmp_path, call)
+    runner.kill()
+    runner.wait()
 
     assert_complete(project, latest_status(project, "alpha", "smoke"))
     assert [p.name for p in beta_dir.iterdir() if not p.name.startswith(".")] == []
@@ -179,22 +183,11 @@ def test_every_command_has_help(command: str, capsys) -> None:
 
 
 def test_ctrl_c_prints_one_line_exits_130_and_a_rerun_resumes(fake_root: Path, tmp_path: Path) -> None:
-    fast, slow = fake_chapter("alpha"), fake_chapter("beta", sleep_s=120)
-    project = make_project(fake_root, fast, slow)
-    (tmp_path / "project.pkl").write_bytes(pickle.dumps(project))
-    driver = (
-        "import pickle, sys; from paper_experiments.__main__ import main; "
-        "sys.exit(main(['run', '--profile', 'smoke'], pickle.loads(open(sys.argv[1], 'rb').read())))"
+    call = "from paper_experiments.__main__ import main; sys.exit(main(['run', '--profile', 'smoke'], project))"
+    project, runner, beta_dir, fast, slow = _run_until_beta_sleeps(
+        fake_root, tmp_path, call, stderr=subprocess.PIPE, text=True
     )
-    runner = subprocess.Popen([sys.executable, "-c", driver, str(tmp_path / "project.pkl")], cwd=REPO,
-                              stderr=subprocess.PIPE, text=True)
-    beta_dir = project.results_dir / "beta"
     try:
-        deadline = time.monotonic() + 120
-        while not list(beta_dir.glob(".tmp-*/beta.ipynb")):
-            assert runner.poll() is None and time.monotonic() < deadline, "runner ended before beta started"
-            time.sleep(0.2)
-        time.sleep(1.0)
         runner.send_signal(signal.SIGINT)
         _, err = runner.communicate(timeout=120)
     finally:
