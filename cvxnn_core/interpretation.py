@@ -201,3 +201,22 @@ def class_mean_similarity(
     keep = weights > 0
     mean = float(np.sum(scores[keep] * weights[keep]) / np.sum(weights[keep]))
     return ClassMeanSimilarity(scores, weights, mean, classes, means, signs)
+
+
+def random_data_combinations(
+    X: np.ndarray, y: np.ndarray, n_directions: int, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Random neurons of the autoencoder form with a random dual point: a control for :func:`class_mean_similarity`.
+
+    ``w_k = s_k X^T (a_k * y)`` with weights ``a_k`` uniform on ``[0, 1]^n`` and a random sign ``s_k``: a
+    non-negative combination of the label-signed inputs, as every optimal neuron is (with ``a = lambda y`` on its
+    active samples, before the cone projection), but with no optimisation behind it. Returns ``(W1, w2)`` with
+    ``W1`` ``(n_directions, d)`` and ``w2 = s`` ``(n_directions,)``, ready for :func:`class_mean_similarity`.
+    """
+    X = check_X(X)
+    y = check_y(y, X.shape[0])
+    n_directions = check_positive_int(n_directions, "n_directions")
+    rng = np.random.default_rng(check_seed(seed))
+    A = rng.uniform(0.0, 1.0, size=(n_directions, X.shape[0]))
+    signs = rng.choice([-1.0, 1.0], size=n_directions)
+    return signs[:, None] * ((A * y[None, :]) @ X), signs

@@ -164,3 +164,22 @@ def test_decision_grid_covers_the_data_in_row_major_order():
         decision_grid(np.ones((4, 3)))
     with pytest.raises(ValueError, match="margin"):
         decision_grid(Z, margin=-1.0)
+
+
+def test_random_data_combinations_are_signed_nonnegative_combinations_of_the_inputs():
+    from cvxnn_core.interpretation import random_data_combinations
+
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((7, 4)), np.where(rng.standard_normal(7) > 0, 1.0, -1.0)
+    W1, w2 = random_data_combinations(X, y, 50, seed=3)
+    assert W1.shape == (50, 4) and set(np.unique(w2)) <= {-1.0, 1.0}
+    # Each w_k / s_k lies in the cone spanned by the label-signed inputs y_i x_i (non-negative least squares).
+    from scipy.optimize import nnls
+
+    B = (X * y[:, None]).T  # columns y_i x_i
+    for w, s in zip(W1, w2, strict=True):
+        a, residual = nnls(B, w / s)
+        assert residual <= 1e-10 * np.linalg.norm(w)
+    W1b, w2b = random_data_combinations(X, y, 50, seed=3)
+    np.testing.assert_array_equal(W1, W1b)
+    np.testing.assert_array_equal(w2, w2b)
