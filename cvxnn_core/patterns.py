@@ -13,10 +13,12 @@ dropped everywhere in this module.
 
 from __future__ import annotations
 
+import sys
 from itertools import combinations
 from math import comb
 
 import numpy as np
+from tqdm import tqdm
 
 from cvxnn_core._validation import check_positive_int, check_seed, check_X
 
@@ -141,7 +143,7 @@ def _row_space(X: np.ndarray) -> np.ndarray:
     return X @ Vt[:r].T
 
 
-def _chambers(Z: np.ndarray) -> np.ndarray:
+def _chambers(Z: np.ndarray, progress: bool = False) -> np.ndarray:
     """All strict sign patterns (as booleans, zero rows -> True) of the arrangement of rows of ``Z``.
 
     Recursion on the extreme rays: every chamber of an essential central arrangement of rank
@@ -183,7 +185,9 @@ def _chambers(Z: np.ndarray) -> np.ndarray:
     _, first = np.unique(keys, axis=1, return_index=True)
     found = []
     local_cache: dict[bytes, np.ndarray] = {}
-    for k in first:
+    # A progress bar on a terminal when the top-level enumeration is long (tqdm is silent elsewhere).
+    show = progress and len(first) > PROGRESS_MIN_RAYS
+    for k in tqdm(first, desc="enumerating patterns", unit="ray", file=sys.stderr, disable=None if show else True):
         zset = zero[:, k]
         key = np.packbits(zset).tobytes()
         if key not in local_cache:
@@ -205,6 +209,7 @@ def _chambers(Z: np.ndarray) -> np.ndarray:
 
 
 MAX_ENUMERATED_PATTERNS = 100_000
+PROGRESS_MIN_RAYS = 5_000  # extreme rays above which enumerate_patterns shows a progress bar
 
 
 def enumerate_patterns(X: np.ndarray, *, max_patterns: int = MAX_ENUMERATED_PATTERNS) -> np.ndarray:
@@ -229,4 +234,4 @@ def enumerate_patterns(X: np.ndarray, *, max_patterns: int = MAX_ENUMERATED_PATT
             f"{max_patterns:,}); use sample_patterns(X, n_patterns) instead, or pass a larger max_patterns "
             "to enumerate them all"
         )
-    return unique_patterns(_chambers(X))
+    return unique_patterns(_chambers(X, progress=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -59,7 +60,8 @@ def test_build_renders_results_failures_and_claims(fake_root: Path, capsys) -> N
 
     alpha = (html / "book" / "alpha.html").read_text()
     assert "Freshly edited prose." in alpha and "Doe" in alpha and "<img" in alpha
-    assert "Reproduce this page" in alpha and "python -m paper_experiments run --profile smoke --chapter alpha" in alpha
+    text = re.sub(r"<[^>]+>", "", alpha)  # the command is syntax-highlighted: compare the text
+    assert "Reproduce this page" in text and "python -m paper_experiments run --profile smoke --chapter alpha" in text
     assert "alpha.ipynb" in alpha and "_downloads" in alpha
     beta = (html / "book" / "beta.html").read_text()
     assert "admonition error" in beta and "asked to fail" in beta and "_downloads" in beta
