@@ -7,7 +7,7 @@ targets everywhere: scalar targets are ``(n,)``; a single column ``(n, 1)`` is f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -197,3 +197,235 @@ def check_choice(value: str, name: str, choices: Iterable[str]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Vector targets, layer lists, class labels, whitened data
+# --------------------------------------------------------------------------------------------------------------
+
+
+def check_Y(Y: object, n: int, name: str = "Y") -> np.ndarray:
+    """``Y`` as a finite ``(n, c)`` float array with ``c >= 1`` (a vector ``(n,)`` becomes ``(n, 1)``)."""
+    arr = check_y(Y, n, name=name, allow_2d=True)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one column (c >= 1), got shape (n, 0)")
+    return arr
+
+
+def check_X_Y(X: object, Y: object) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``X`` ``(n, d)`` and vector targets ``Y`` ``(n, c)`` (a 1-D ``Y`` ``(n,)`` becomes ``(n, 1)``)."""
+    Xa = check_X(X)
+    return Xa, check_Y(Y, Xa.shape[0])
+
+
+def check_n_layers(n_layers: object) -> int:
+    """Return the depth ``L >= 2`` of a deep network."""
+    if isinstance(n_layers, bool) or not isinstance(n_layers, int | np.integer) or n_layers < 2:
+        raise ValueError(f"n_layers must be an integer >= 2 (a deep net has at least two layers), got {n_layers!r}")
+    return int(n_layers)
+
+
+def check_layers(weights: object, name: str = "weights") -> list[np.ndarray]:
+    """A non-empty list of finite 2-D layers that chain (``f = X W_1 W_2 ... W_L``)."""
+    if not isinstance(weights, Sequence) or isinstance(weights, str | np.ndarray) or len(weights) == 0:
+        raise TypeError(f"{name} must be a non-empty list of 2-D arrays (one per layer), got {type(weights).__name__}")
+    out = []
+    for i, W in enumerate(weights):
+        W = np.asarray(W, dtype=np.float64)
+        if W.ndim != 2:
+            raise ValueError(f"{name}[{i}] must be a 2-D array, got shape {W.shape}")
+        if not np.all(np.isfinite(W)):
+            raise ValueError(f"{name}[{i}] contains NaN or inf")
+        if i > 0 and out[-1].shape[1] != W.shape[0]:
+            raise ValueError(
+                f"{name}[{i - 1}] has {out[-1].shape[1]} columns but {name}[{i}] has {W.shape[0]} rows; "
+                "consecutive layers must chain (f = X W_1 W_2 ... W_L)"
+            )
+        out.append(W)
+    return out
+
+
+def check_class_labels(labels: object, n: int, name: str = "labels") -> tuple[np.ndarray, int]:
+    """Integer class indices ``(n,)`` using every class ``0..C-1`` (``C >= 2``); returns ``(labels, C)``."""
+    arr = np.asarray(labels)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"{name} must have shape (n,) = ({n},), got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must be integer class indices 0..C-1, got dtype {arr.dtype}")
+    if n == 0:
+        raise ValueError(f"{name} is empty")
+    C = int(arr.max()) + 1
+    if arr.min() < 0 or C < 2 or np.any(np.bincount(arr, minlength=C) == 0):
+        raise ValueError(f"{name} must use every class 0..C-1 at least once with C >= 2; got classes {np.unique(arr)}")
+    return arr.astype(np.int64), C
+
+
+def check_whitened(X: np.ndarray, atol: float, *, rows: bool, who: str, fix: str) -> None:
+    """Refuse ``X`` unless ``X X^T = I_n`` (``rows``; needs ``n <= d``) or ``X^T X = I_d`` within ``atol`` entrywise.
+
+    ``who`` names the closed form in the message and ``fix`` says how to whiten (or what to solve instead).
+    """
+    n, d = X.shape
+    if rows:
+        label, gram, possible = "X X^T = I_n (orthonormal rows)", X @ X.T, n <= d
+        impossible = f"n = {n} > d = {d}; the closed form holds for n <= d only"
+    else:
+        label, gram, possible = "X^T X = I_d (orthonormal columns)", X.T @ X, n >= d
+        impossible = f"n = {n} < d = {d}"
+    if not possible:
+        raise ValueError(f"{who} needs whitened X ({label}), impossible for {impossible}")
+    err = float(np.max(np.abs(gram - np.eye(gram.shape[0]))))
+    if not err <= atol:
+        raise ValueError(f"{who} needs whitened X, {label}; max |deviation| = {err:.3g} > atol = {atol:.3g}. {fix}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Integers, pairs, optimizers, solvers, networks
+# --------------------------------------------------------------------------------------------------------------
+
+
+def check_nonnegative_int(value: object, name: str) -> int:
+    """Return ``value`` as an ``int >= 0`` (a padding, a count that may be zero)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def check_int_pair(value: object, name: str) -> tuple[int, int]:
+    """A positive int ``k`` (meaning ``(k, k)``) or a pair ``(rows, cols)`` of positive ints."""
+    if isinstance(value, tuple | list):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair (rows, cols), got {value!r}")
+        return check_positive_int(value[0], name), check_positive_int(value[1], name)
+    v = check_positive_int(value, name)
+    return v, v
+
+
+def check_optimizer(
+    optimizer: str, lr: object, defaults: Mapping[str, float], momentum: object = 0.0
+) -> tuple[str, float, float]:
+    """``(optimizer, lr, momentum)``: ``optimizer`` one of ``defaults``' keys, ``lr > 0`` (``None``: its default),
+    ``momentum >= 0`` (SGD only)."""
+    optimizer = check_choice(optimizer, "optimizer", tuple(defaults))
+    lr = float(defaults[optimizer]) if lr is None else check_positive_number(lr, "lr")
+    momentum = check_nonnegative_number(momentum, "momentum")
+    if momentum != 0 and optimizer != "sgd":
+        raise ValueError(f"momentum applies to optimizer='sgd' only (got optimizer={optimizer!r}); leave momentum=0")
+    return optimizer, lr, momentum
+
+
+def check_cvxpy_solver(solver: str, default: str) -> str:
+    """The upper-case name of an installed cvxpy solver (``None`` means ``default``).
+
+    Raises :class:`cvxnn_core._cvx.SolverError` naming the installed solvers otherwise.
+    """
+    import cvxpy as cp
+
+    from cvxnn_core._cvx import SolverError
+
+    name = (solver or default).upper()
+    installed = cp.installed_solvers()
+    if name not in installed:
+        raise SolverError(
+            f"solver {name!r} is not installed; installed cvxpy solvers: {installed}. Pass solver=None for {default}",
+            solver=name,
+            status=None,
+        )
+    return name
+
+
+def check_penalised_bias(net: object, what: str) -> None:
+    """Refuse a network with a free (unpenalised) output bias where ``what`` needs every weight penalised."""
+    if getattr(net, "free_bias", False):
+        raise ValueError(f"{what} is defined for networks whose every weight is penalised (free_bias=False)")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Arguments of one architecture: batch-norm weights, CNN channels, NTK kernels, vector-output training
+# --------------------------------------------------------------------------------------------------------------
+
+
+def check_ks(ks: Sequence[int] | np.ndarray, r: int) -> np.ndarray:
+    """Integer ranks ``k`` in ``[1, r]`` (top-``k`` singular directions of rank-``r`` data), as an int array."""
+    arr = np.asarray(ks).reshape(-1)
+    if arr.size == 0 or not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 1) or np.any(arr > r):
+        raise ValueError(f"ks must hold integers in [1, r = {r}], got {np.asarray(ks).tolist()}")
+    return arr.astype(int)
+
+
+def check_bn_weights(W1, gamma, alpha, w2) -> tuple[np.ndarray, ...]:
+    """A batch-norm layer: ``W1`` ``(m, d)`` and finite ``gamma``, ``alpha``, ``w2`` of shape ``(m,)`` each."""
+    W1 = np.atleast_2d(np.asarray(W1, dtype=np.float64))
+    m = W1.shape[0]
+    out = [W1]
+    for name, v in (("gamma", gamma), ("alpha", alpha), ("w2", w2)):
+        arr = np.asarray(v, dtype=np.float64).reshape(-1)
+        if arr.shape != (m,):
+            raise ValueError(f"{name} must have shape (m,) = ({m},) to match W1 {W1.shape}, got {arr.shape}")
+        out.append(arr)
+    if not all(np.all(np.isfinite(a)) for a in out):
+        raise ValueError("W1, gamma, alpha and w2 must be finite")
+    return tuple(out)
+
+
+def check_channels(X: np.ndarray, U: np.ndarray, W2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Circular-CNN filters ``U`` and output weights ``W2``, both ``(m, d)`` for ``X`` ``(n, d)``."""
+    U = np.atleast_2d(np.asarray(U, dtype=np.float64))
+    W2 = np.atleast_2d(np.asarray(W2, dtype=np.float64))
+    d = X.shape[1]
+    if U.shape[1] != d or W2.shape != U.shape:
+        raise ValueError(f"U and W2 must both have shape (m, d) with d = {d}, got {U.shape} and {W2.shape}")
+    return U, W2
+
+
+def check_pair(X: object, Z: object) -> tuple[np.ndarray, np.ndarray]:
+    """Two input sets ``X`` ``(n_X, d)`` and ``Z`` ``(n_Z, d)`` of one dimension (the arguments of a kernel)."""
+    X = check_X(X, "X")
+    Z = check_X(Z, "Z")
+    if X.shape[1] != Z.shape[1]:
+        raise ValueError(
+            f"X has {X.shape[1]} columns but Z has {Z.shape[1]}; both must hold inputs of the same dimension "
+            "(append the same intercept column to both)"
+        )
+    return X, Z
+
+
+def check_kernel_regression(K_train: object, y: object, K_test: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A symmetric ``K_train`` ``(n, n)``, targets ``y`` ``(n,)`` and ``K_test`` ``(n_test, n)``."""
+    K_train = check_X(K_train, "K_train")
+    n = K_train.shape[0]
+    if K_train.shape != (n, n):
+        raise ValueError(f"K_train must be a square (n, n) kernel matrix, got shape {K_train.shape}")
+    if not np.allclose(K_train, K_train.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(K_train).max()))):
+        raise ValueError("K_train must be symmetric (K(X_train, X_train)); did you pass K(X_test, X_train)?")
+    y = check_y(y, n)
+    K_test = check_X(K_test, "K_test")
+    if K_test.shape[1] != n:
+        raise ValueError(
+            f"K_test must have shape (n_test, {n}) (test inputs by training inputs), got {K_test.shape}; "
+            "build it as ntk_two_layer(X_test, X_train)"
+        )
+    return K_train, y, K_test
+
+
+def check_ntk_weights(W1: object, a: object, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """NTK network weights: ``W1`` ``(m, d)`` and output weights ``a`` ``(m,)``."""
+    W1 = check_X(W1, "W1")
+    if W1.shape[1] != d:
+        raise ValueError(f"W1 must have shape (m, {d}) to match the inputs, got {W1.shape}")
+    a = check_y(a, W1.shape[0], "a")
+    return W1, a
+
+
+def check_vector_training(X, Y, width, beta, optimizer, lr, defaults, epochs, init_scale, batch_size):
+    """Arguments of a vector-output training run; returns ``(X, Y, width, beta, optimizer, lr, epochs, batch)``."""
+    X, Y = check_X_Y(X, Y)
+    beta = check_beta(beta)
+    width = check_positive_int(width, "width")
+    epochs = check_positive_int(epochs, "epochs")
+    optimizer, lr, _ = check_optimizer(optimizer, lr, defaults)
+    check_positive_number(init_scale, "init_scale")
+    batch = X.shape[0] if batch_size is None else min(check_positive_int(batch_size, "batch_size"), X.shape[0])
+    return X, Y, width, beta, optimizer, lr, epochs, batch

@@ -69,9 +69,12 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from cvxnn_core._linalg import RELATIVE_RANK_RTOL, centred_svd
 from cvxnn_core._validation import (
     check_beta,
+    check_bn_weights,
     check_choice,
+    check_ks,
     check_labels_pm1,
     check_loss,
     check_positive_int,
@@ -88,7 +91,6 @@ Optimizer = Literal["adam", "sgd"]
 Backend = Literal["numpy", "torch"]
 Init = Literal["gaussian", "isotropic"]
 DEFAULT_LR = {"adam": 1e-2, "sgd": 1e-2}
-_RANK_RTOL = 1e-10  # singular values below this fraction of the largest one count as zero
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -126,7 +128,7 @@ class WhitenedData:
 
     def energy_fraction(self, ks: Sequence[int] | np.ndarray) -> np.ndarray:
         """``sum_{i<=k} s_i^2 / sum_i s_i^2`` for each ``k`` in ``ks``: the data's share in the top-``k`` directions."""
-        ks = _check_ks(ks, self.rank)
+        ks = check_ks(ks, self.rank)
         return np.cumsum(self.s**2)[ks - 1] / np.sum(self.s**2)
 
     def energy_rank(self, energy: float) -> int:
@@ -144,13 +146,6 @@ class WhitenedData:
         return WhitenedData(mean=self.mean, U=self.U[:, :k], s=self.s[:k], V=self.V[:, :k])
 
 
-def _check_ks(ks: Sequence[int] | np.ndarray, r: int) -> np.ndarray:
-    arr = np.asarray(ks).reshape(-1)
-    if arr.size == 0 or not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 1) or np.any(arr > r):
-        raise ValueError(f"ks must hold integers in [1, r = {r}], got {np.asarray(ks).tolist()}")
-    return arr.astype(int)
-
-
 def whiten(X: np.ndarray) -> WhitenedData:
     """Centre ``X`` and take its thin SVD, keeping the ``r`` singular values above ``1e-10`` times the largest.
 
@@ -160,12 +155,10 @@ def whiten(X: np.ndarray) -> WhitenedData:
     X = check_X(X)
     if X.shape[0] < 2:
         raise ValueError(f"X must have at least two rows (BN normalises over the batch), got shape {X.shape}")
-    mean = X.mean(axis=0)
-    U, s, Vt = np.linalg.svd(X - mean, full_matrices=False)
-    r = int(np.sum(s > _RANK_RTOL * s[0])) if s[0] > 0 else 0
-    if r == 0:
+    mean, U, s, V = centred_svd(X, RELATIVE_RANK_RTOL)
+    if s.size == 0:
         raise ValueError("all rows of X are equal: every BN pre-activation is constant and BN is undefined")
-    return WhitenedData(mean=mean, U=U[:, :r], s=s[:r], V=Vt[:r].T)
+    return WhitenedData(mean=mean, U=U, s=s, V=V)
 
 
 def batchnorm_patterns(
@@ -191,20 +184,6 @@ def batchnorm_patterns(
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _check_weights(W1, gamma, alpha, w2) -> tuple[np.ndarray, ...]:
-    W1 = np.atleast_2d(np.asarray(W1, dtype=np.float64))
-    m = W1.shape[0]
-    out = [W1]
-    for name, v in (("gamma", gamma), ("alpha", alpha), ("w2", w2)):
-        arr = np.asarray(v, dtype=np.float64).reshape(-1)
-        if arr.shape != (m,):
-            raise ValueError(f"{name} must have shape (m,) = ({m},) to match W1 {W1.shape}, got {arr.shape}")
-        out.append(arr)
-    if not all(np.all(np.isfinite(a)) for a in out):
-        raise ValueError("W1, gamma, alpha and w2 must be finite")
-    return tuple(out)
-
-
 def batchnorm_forward(
     X: np.ndarray, W1: np.ndarray, gamma: np.ndarray, alpha: np.ndarray, w2: np.ndarray
 ) -> np.ndarray:
@@ -214,7 +193,7 @@ def batchnorm_forward(
         ValueError: shapes disagree, or some neuron has a constant pre-activation (``X_c w1_j = 0``).
     """
     X = check_X(X)
-    W1, gamma, alpha, w2 = _check_weights(W1, gamma, alpha, w2)
+    W1, gamma, alpha, w2 = check_bn_weights(W1, gamma, alpha, w2)
     if W1.shape[1] != X.shape[1]:
         raise ValueError(f"W1 must have shape (m, {X.shape[1]}) to match X, got {W1.shape}")
     H = X @ W1.T
@@ -245,8 +224,8 @@ class BatchNormNet:
     n_train: int
 
     def __post_init__(self) -> None:
-        W1, gamma, alpha, w2 = _check_weights(self.W1, self.gamma, self.alpha, self.w2)
-        _, pre_mean, pre_norm, _ = _check_weights(W1, self.pre_mean, self.pre_norm, w2)
+        W1, gamma, alpha, w2 = check_bn_weights(self.W1, self.gamma, self.alpha, self.w2)
+        _, pre_mean, pre_norm, _ = check_bn_weights(W1, self.pre_mean, self.pre_norm, w2)
         if np.any(pre_norm <= 0):
             raise ValueError("pre_norm must be positive (a constant pre-activation makes BN undefined)")
         for name, value in (("W1", W1), ("gamma", gamma), ("alpha", alpha), ("w2", w2)):
@@ -433,7 +412,7 @@ def top_singular_fraction(white: WhitenedData, net: BatchNormNet, ks: Sequence[i
     contributes. Baselines: ``k / r`` for directions uniform on the sphere of ``R^r``; ``sum_{i<=k} s_i^2 /
     sum_i s_i^2`` (ratio of expectations) for ``z = S V^T w1`` with isotropic ``w1`` (a random initialisation).
     """
-    ks = _check_ks(ks, white.rank)
+    ks = check_ks(ks, white.rank)
     Z = singular_coordinates(white, net.W1)
     energy = Z**2
     total = energy.sum(axis=1)

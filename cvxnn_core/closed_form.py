@@ -9,32 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cvxnn_core._linalg import WHITENED_ATOL, check_whitened
+from cvxnn_core._linalg import whiten_rows as whiten_rows  # re-exported: the input whitened_relu expects
 from cvxnn_core._validation import check_beta, check_y
 from cvxnn_core.recovery import TwoLayerNet
 
 # --- Whitened data (Ergen & Pilanci, AISTATS 2020 / JMLR 2021): two neurons, soft-thresholded scales. ---
 
-WHITENED_ATOL = 1e-8  # tolerance on max |X X^T - I| accepted by whitened_relu
-
-
-def whiten_rows(X: np.ndarray) -> np.ndarray:
-    r"""The matrix with orthonormal rows closest to ``X``: ``U V^T`` from the thin SVD ``X = U S V^T``.
-
-    Equals ``(X X^T)^{-1/2} X`` (whitening of the ``n`` samples). Needs ``n <= d`` and ``X`` of rank ``n``;
-    the result satisfies ``X_w X_w^T = I_n`` and is the input :func:`whitened_relu` expects.
-    """
-    import numpy as np
-
-    from cvxnn_core._validation import check_X
-
-    X = check_X(X)
-    n, d = X.shape
-    if n > d:
-        raise ValueError(f"X must have n <= d rows to be whitened (X X^T = I_n), got shape {X.shape}")
-    U, s, Vt = np.linalg.svd(X, full_matrices=False)
-    if s[-1] <= s[0] * max(n, d) * np.finfo(float).eps * 10:
-        raise ValueError(f"X has rank < n = {n}; its rows cannot be whitened (remove duplicate or dependent samples)")
-    return U @ Vt
+WHITEN_ROWS_FIX = "Whiten the samples first with cvxnn_core.closed_form.whiten_rows(X)"
 
 
 def whitened_relu(
@@ -83,17 +65,7 @@ def whitened_relu(
     X, y = check_X_y(X, y)
     beta = check_beta(beta)
     n, d = X.shape
-    if n > d:
-        raise ValueError(
-            f"whitened_relu needs X with orthonormal rows (X X^T = I_n), impossible for n = {n} > d = {d}; "
-            "the closed form holds for n <= d only"
-        )
-    err = float(np.max(np.abs(X @ X.T - np.eye(n))))
-    if not err <= atol:
-        raise ValueError(
-            f"whitened_relu needs X X^T = I_n (orthonormal rows); max |X X^T - I| = {err:.3g} > atol = {atol:.3g}. "
-            "Whiten the samples first with cvxnn_core.closed_form.whiten_rows(X)"
-        )
+    check_whitened(X, atol, rows=True, who="whitened_relu", fix=WHITEN_ROWS_FIX)
     rows, signs, objective = [], [], 0.0
     for sign in (1.0, -1.0):
         part = np.maximum(sign * y, 0.0)
@@ -311,8 +283,8 @@ def ramp_lasso(
 
     import cvxpy as cp
 
+    from cvxnn_core._cvx import SOLVER_OPTIONS, check_solver, run_problem
     from cvxnn_core.patterns import cone_projection
-    from cvxnn_core.programs import DEFAULT_SOLVER, SOLVER_OPTIONS, SolverError, run_problem
 
     x = _one_dimensional_x(x)
     y = check_y(y, x.shape[0])
@@ -320,9 +292,7 @@ def ramp_lasso(
     knots = np.unique(x)
     if knots.size < 2:
         raise ValueError("x must contain at least two distinct values (a single point is fitted by a constant)")
-    name = (solver or DEFAULT_SOLVER).upper()
-    if name not in cp.installed_solvers():
-        raise SolverError(f"solver {name!r} is not installed", solver=name, status=None)
+    name = check_solver(solver)
     R, L = _ramp_features(x, knots)
     M = np.hstack([R, L])
     weights = np.ones(knots.size) if free_bias else np.sqrt(1.0 + knots**2)

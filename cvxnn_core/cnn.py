@@ -61,12 +61,16 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from cvxnn_core._cvx import CNN_SOLVER_OPTIONS, check_solver, clean_blocks, project_blocks, solve_linked
 from cvxnn_core._validation import (
     check_beta,
+    check_channels,
     check_choice,
+    check_int_pair,
     check_labels_pm1,
     check_loss,
-    check_nonnegative_number,
+    check_nonnegative_int,
+    check_optimizer,
     check_patterns,
     check_positive_int,
     check_positive_number,
@@ -82,34 +86,12 @@ if TYPE_CHECKING:
 
 Pooling = Literal["average", "sum"]
 POOLINGS = ("average", "sum")
-# Clarabel settings of the programs here: the duality-gap tolerances of cvxnn_core.programs (1e-10) with Clarabel's
-# default feasibility tolerance (1e-8 instead of 1e-10). A CNN program has n K P cone rows and Clarabel often stalls
-# at a primal residual of a few 1e-10 ("almost solved"). Feasibility slack does not affect the reported objective:
-# every block is projected exactly onto its cone and the objective is evaluated at the projected variables.
-CNN_SOLVER_OPTIONS: dict[str, dict[str, float | int]] = {
-    "CLARABEL": {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-8, "max_iter": 500},
-}
 CIRCULANT_ATOL = 1e-9  # relative tolerance on ||X^T X - circulant|| accepted by circular_closed_form
 
 
 # --------------------------------------------------------------------------------------------------
 # Patches
 # --------------------------------------------------------------------------------------------------
-
-
-def _check_nonneg_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
-def _pair(value: object, name: str) -> tuple[int, int]:
-    if isinstance(value, tuple | list):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair (rows, cols), got {value!r}")
-        return check_positive_int(value[0], name), check_positive_int(value[1], name)
-    v = check_positive_int(value, name)
-    return v, v
 
 
 def extract_patches(
@@ -133,7 +115,7 @@ def extract_patches(
         raise ValueError(f"images must have shape (n, H, W) (images) or (n, L) (signals), got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError("images contains NaN or inf; remove or impute those pixels first")
-    padding = _check_nonneg_int(padding, "padding")
+    padding = check_nonnegative_int(padding, "padding")
     if arr.ndim == 2:
         if isinstance(patch_size, tuple | list) or isinstance(stride, tuple | list):
             raise ValueError("for 1-D signals (n, L) patch_size and stride must be ints")
@@ -142,7 +124,8 @@ def extract_patches(
         sh, sw = 1, check_positive_int(stride, "stride")
         pad = ((0, 0), (padding, padding))
     else:
-        (ph, pw), (sh, sw), pad = _pair(patch_size, "patch_size"), _pair(stride, "stride"), ((padding,) * 2,) * 2
+        (ph, pw), (sh, sw) = check_int_pair(patch_size, "patch_size"), check_int_pair(stride, "stride")
+        pad = ((padding,) * 2,) * 2
     arr = np.pad(arr, ((0, 0), *pad))
     n, H, W = arr.shape
     if ph > H or pw > W:
@@ -267,9 +250,8 @@ def _prepare_cnn(patches, y, beta, patterns, loss, pooling):
 
 
 def _solve_program(penalty, f, y: np.ndarray, loss: str, constraints: list, solver: str):
-    """:func:`cvxnn_core.programs.solve_linked` with :data:`CNN_SOLVER_OPTIONS` (package defaults for logistic)."""
-    from cvxnn_core.programs import solve_linked
-
+    """:func:`cvxnn_core._cvx.solve_linked` with :data:`~cvxnn_core._cvx.CNN_SOLVER_OPTIONS` (package defaults for
+    logistic)."""
     options = dict(CNN_SOLVER_OPTIONS[solver]) if solver in CNN_SOLVER_OPTIONS and loss != "logistic" else None
     return solve_linked(penalty, f, y, loss, constraints, solver, options, stacklevel=5)
 
@@ -315,10 +297,8 @@ def solve_cnn_relu(
     import cvxpy as cp
     import scipy.sparse as sp
 
-    from cvxnn_core.programs import _check_solver, _project_blocks, clean_blocks
-
     P, y, beta, patterns, loss = _prepare_cnn(patches, y, beta, patterns, loss, pooling)
-    solver = _check_solver(solver)
+    solver = check_solver(solver)
     n, K, h = P.shape
     Z = P.reshape(n * K, h)
     n_pat = patterns.shape[1]
@@ -338,7 +318,7 @@ def solve_cnn_relu(
         np.asarray(V.value).T,
         np.asarray(W.value).T,
         lambda A, B: convex_cnn_objective(P, y, patterns, A, B, beta, loss, pooling),
-        lambda B: _project_blocks(Zc, Dc, B),
+        lambda B: project_blocks(Zc, Dc, B),
     )
     return ConvexCNNResult(
         objective=objective,
@@ -460,17 +440,6 @@ def cnn_objective(patches: np.ndarray, y: np.ndarray, net: TwoLayerCNN, beta: fl
 # --------------------------------------------------------------------------------------------------
 # Non-convex baseline: the CNN trained by SGD / Adam in torch
 # --------------------------------------------------------------------------------------------------
-
-
-def _check_train_options(optimizer, lr, init_scale, momentum):
-    optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
-    if lr is not None:
-        check_positive_number(lr, "lr")
-    check_positive_number(init_scale, "init_scale")
-    check_nonnegative_number(momentum, "momentum")
-    if momentum != 0 and optimizer == "adam":
-        raise ValueError("momentum applies to optimizer='sgd' only")
-    return optimizer
 
 
 def _train_runs(P, y, runs, beta, *, optimizer, lr, epochs, batch, loss, pooling, init_scale, momentum, progress):
@@ -655,8 +624,8 @@ def train_cnn_sweep(
         progress = sys.stderr.isatty()
     out = []
     for name, lr in optimizers.items():
-        name = _check_train_options(name, lr, init_scale, momentum)
-        step = DEFAULT_LR[name] if lr is None else float(lr)
+        name, step, _ = check_optimizer(name, lr, DEFAULT_LR, momentum)
+        check_positive_number(init_scale, "init_scale")
         runs = [(m, s) for m in widths for s in seeds]
         out += _with_threads(
             threads,
@@ -689,19 +658,10 @@ def circular_convolve(u: np.ndarray, X: np.ndarray) -> np.ndarray:
     return np.real(np.fft.ifft(np.fft.fft(u)[None, :] * np.fft.fft(X, axis=1), axis=1))
 
 
-def _check_channels(X: np.ndarray, U: np.ndarray, W2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    U = np.atleast_2d(np.asarray(U, dtype=np.float64))
-    W2 = np.atleast_2d(np.asarray(W2, dtype=np.float64))
-    d = X.shape[1]
-    if U.shape[1] != d or W2.shape != U.shape:
-        raise ValueError(f"U and W2 must both have shape (m, d) with d = {d}, got {U.shape} and {W2.shape}")
-    return U, W2
-
-
 def circular_cnn_predictions(X: np.ndarray, U: np.ndarray, W2: np.ndarray) -> np.ndarray:
     """``f(x) = sum_j w_j^T (u_j * x)`` for every row of ``X`` ``(n, d)``; ``U``, ``W2`` ``(m, d)``."""
     X = check_X(X)
-    U, W2 = _check_channels(X, U, W2)
+    U, W2 = check_channels(X, U, W2)
     return sum(circular_convolve(u, X) @ w for u, w in zip(U, W2, strict=True))
 
 
@@ -711,7 +671,7 @@ def circular_cnn_objective(
     """``l(f(X), y) + (beta/2)(||U||_F^2 + ||W2||_F^2)`` for the linear circular CNN."""
     X = check_X(X)
     y = check_y(y, X.shape[0])
-    U, W2 = _check_channels(X, U, W2)
+    U, W2 = check_channels(X, U, W2)
     return loss_value(circular_cnn_predictions(X, U, W2), y, check_loss(loss)) + 0.5 * check_beta(beta) * float(
         np.sum(U**2) + np.sum(W2**2)
     )
@@ -774,10 +734,8 @@ def solve_circular_dft(
     imaginary parts (an SOCP)."""
     import cvxpy as cp
 
-    from cvxnn_core.programs import _check_solver
-
     X, y, beta, loss = _prepare_circular(X, y, beta, loss)
-    solver = _check_solver(solver)
+    solver = check_solver(solver)
     d = X.shape[1]
     Fr, Fi = _real_dft(d)
     g = cp.Variable(d)
@@ -806,10 +764,8 @@ def solve_circular_nuclear(
     """
     import cvxpy as cp
 
-    from cvxnn_core.programs import _check_solver
-
     X, y, beta, loss = _prepare_circular(X, y, beta, loss)
-    solver = _check_solver(solver)
+    solver = check_solver(solver)
     n, d = X.shape
     T = circular_shift_operator(X).reshape(n, d * d)
     M = cp.Variable((d, d))

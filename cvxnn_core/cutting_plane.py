@@ -61,6 +61,8 @@ from typing import Literal
 import numpy as np
 from tqdm import tqdm
 
+from cvxnn_core._cvx import SOLVER_OPTIONS, check_solver, run_problem
+from cvxnn_core._linalg import RELATIVE_RANK_RTOL
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
@@ -71,7 +73,6 @@ from cvxnn_core._validation import (
 )
 from cvxnn_core.certificates import Certificate, dual_certificate
 from cvxnn_core.patterns import cone_projection, enumerate_patterns
-from cvxnn_core.programs import DEFAULT_SOLVER, SOLVER_OPTIONS, SolverError
 from cvxnn_core.recovery import TwoLayerNet
 
 HISTORY_KEYS = (
@@ -85,7 +86,6 @@ HISTORY_KEYS = (
     "exact_solve",
     "time",
 )
-_RANK_RTOL = 1e-10  # relative singular value below which support columns count as dependent
 _KKT_RTOL = 1e-9  # relative slack of the verified Lasso KKT conditions
 _SAME_DIRECTION_TOL = 1e-9  # two unit directions closer than this are the same neuron
 
@@ -218,7 +218,7 @@ def lasso_active_set(
             BP = B[:, idx]
             Q, R = qr(BP, mode="economic")
             diag = np.abs(np.diag(R))
-            if idx.size > n or diag.min() <= _RANK_RTOL * diag.max():
+            if idx.size > n or diag.min() <= RELATIVE_RANK_RTOL * diag.max():
                 delta = np.linalg.svd(BP, full_matrices=True)[2][-1]
                 rate = float(delta.sum())
                 if rate > 1e-12 * np.abs(delta).sum() or (
@@ -270,7 +270,7 @@ def solve_restricted_lasso(
 
     ``"active_set"``: :func:`lasso_active_set` (exact, warm-started at ``c0``); if it cannot verify the
     KKT conditions, the interior-point solve below is used instead. ``"interior_point"``: cvxpy with
-    ``solver`` (Clarabel by default) at the tight tolerances of :data:`cvxnn_core.programs.SOLVER_OPTIONS`;
+    ``solver`` (Clarabel by default) at the tight tolerances of :data:`cvxnn_core._cvx.SOLVER_OPTIONS`;
     ``lam`` is then the solver's multiplier of ``z = A c``, whose accuracy follows the solver tolerance,
     while the residual ``y - A c`` is only accurate to about its square root. With no features the
     solution is ``c = 0``, ``lambda = y``.
@@ -286,21 +286,12 @@ def solve_restricted_lasso(
             return RestrictedSolution(c, f, lasso_objective(A, y, c, beta), y - f, None, True, "active_set")
     import cvxpy as cp
 
-    name = (solver or DEFAULT_SOLVER).upper()
+    name = check_solver(solver)
     cv = cp.Variable(k)
     z = cp.Variable(n)
     link = z == A @ cv
     problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(z - y) + beta * cp.norm1(cv)), [link])
-    try:
-        problem.solve(solver=name, **dict(SOLVER_OPTIONS.get(name, {})))
-    except cp.error.SolverError as exc:
-        raise SolverError(f"solver {name} failed on the restricted Lasso ({exc})", solver=name, status=None) from exc
-    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-        raise SolverError(
-            f"solver {name} ended with status {problem.status!r} on the restricted Lasso; rescale X and y",
-            solver=name,
-            status=problem.status,
-        )
+    run_problem(problem, name, SOLVER_OPTIONS.get(name, {}), what=" on the restricted Lasso")
     c = np.asarray(cv.value, dtype=float)
     lam = np.asarray(link.dual_value, dtype=float)
     f = A @ c

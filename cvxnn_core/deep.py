@@ -63,105 +63,32 @@ from typing import Literal
 
 import numpy as np
 
+from cvxnn_core._linalg import WHITENED_ATOL, check_whitened
+from cvxnn_core._linalg import whiten_columns as whiten_columns  # re-exported: the input the closed forms expect
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
+    check_class_labels,
+    check_layers,
+    check_n_layers,
     check_positive_int,
     check_positive_number,
     check_seed,
     check_X,
     check_X_y,
-    check_y,
+    check_Y,
 )
 
 LRSchedule = Literal["constant", "cosine"]
 LR_SCHEDULES = ("constant", "cosine")
-WHITENED_ATOL = 1e-8  # max |X^T X - I| accepted as "whitened" by the closed forms
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Input checks local to this module
-# --------------------------------------------------------------------------------------------------------------
-
-
-def _check_Y(Y: object, n: int, name: str = "Y") -> np.ndarray:
-    """``Y`` as a finite ``(n, c)`` float array (a vector ``(n,)`` becomes ``(n, 1)``)."""
-    arr = check_y(Y, n, name=name, allow_2d=True)
-    return arr[:, None] if arr.ndim == 1 else arr
-
-
-def _check_n_layers(n_layers: object) -> int:
-    if isinstance(n_layers, bool) or not isinstance(n_layers, int | np.integer) or n_layers < 2:
-        raise ValueError(f"n_layers must be an integer >= 2 (a deep net has at least two layers), got {n_layers!r}")
-    return int(n_layers)
-
-
-def _check_weights(weights: object, name: str = "weights") -> list[np.ndarray]:
-    if not isinstance(weights, Sequence) or isinstance(weights, str | np.ndarray) or len(weights) == 0:
-        raise TypeError(f"{name} must be a non-empty list of 2-D arrays (one per layer), got {type(weights).__name__}")
-    out = []
-    for i, W in enumerate(weights):
-        W = np.asarray(W, dtype=np.float64)
-        if W.ndim != 2:
-            raise ValueError(f"{name}[{i}] must be a 2-D array, got shape {W.shape}")
-        if not np.all(np.isfinite(W)):
-            raise ValueError(f"{name}[{i}] contains NaN or inf")
-        if i > 0 and out[-1].shape[1] != W.shape[0]:
-            raise ValueError(
-                f"{name}[{i - 1}] has {out[-1].shape[1]} columns but {name}[{i}] has {W.shape[0]} rows; "
-                "consecutive layers must chain (f = X W_1 W_2 ... W_L)"
-            )
-        out.append(W)
-    return out
-
-
-def _check_whitened(X: np.ndarray, atol: float) -> None:
-    n, d = X.shape
-    if n < d:
-        raise ValueError(
-            f"the closed form needs whitened X (orthonormal columns, X^T X = I_d), impossible for n = {n} < d = {d}"
-        )
-    err = float(np.max(np.abs(X.T @ X - np.eye(d))))
-    if not err <= atol:
-        raise ValueError(
-            f"the closed form holds for whitened X only (X^T X = I_d); max |X^T X - I| = {err:.3g} > atol {atol:.3g}; "
-            "Whiten the columns with cvxnn_core.deep.whiten_columns(X), or solve the nuclear-norm program with cvxpy"
-        )
-
-
-def _check_labels(labels: object, n: int, name: str = "labels") -> tuple[np.ndarray, int]:
-    arr = np.asarray(labels)
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise ValueError(f"{name} must have shape (n,) = ({n},), got shape {arr.shape}")
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"{name} must be integer class indices 0..C-1, got dtype {arr.dtype}")
-    if n == 0:
-        raise ValueError(f"{name} is empty")
-    C = int(arr.max()) + 1
-    if arr.min() < 0 or C < 2 or np.any(np.bincount(arr, minlength=C) == 0):
-        raise ValueError(f"{name} must use every class 0..C-1 at least once with C >= 2; got classes {np.unique(arr)}")
-    return arr.astype(np.int64), C
+WHITEN_COLUMNS_FIX = (
+    "Whiten the columns with cvxnn_core.deep.whiten_columns(X), or solve the nuclear-norm program with cvxpy"
+)
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Linear algebra helpers and metrics of layers
 # --------------------------------------------------------------------------------------------------------------
-
-
-def whiten_columns(X: np.ndarray) -> np.ndarray:
-    """``U V^T`` from the thin SVD ``X = U S V^T``: the matrix with orthonormal columns closest to ``X``.
-
-    Equals ``X (X^T X)^{-1/2}`` (the features decorrelated and scaled to unit norm); the result satisfies
-    ``X_w^T X_w = I_d``, the input :func:`deep_linear_optimum` expects. Needs ``n >= d`` and rank ``d``.
-    """
-    X = check_X(X)
-    n, d = X.shape
-    if n < d:
-        raise ValueError(f"X must have n >= d rows to have orthonormal columns, got shape {X.shape}")
-    U, s, Vt = np.linalg.svd(X, full_matrices=False)
-    if s[-1] <= s[0] * max(n, d) * np.finfo(float).eps * 10:
-        raise ValueError(f"X has rank < d = {d}; its columns cannot be whitened (drop dependent features)")
-    return U @ Vt
 
 
 def stable_rank(W: np.ndarray) -> float:
@@ -197,7 +124,7 @@ def numerical_rank(W: np.ndarray, *, rtol: float = 1e-3, scale: float | None = N
 
 def layer_norms(weights: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Operator (spectral) norms and Frobenius norms of each layer, two arrays of shape ``(L,)``."""
-    weights = _check_weights(weights)
+    weights = check_layers(weights)
     op = np.array([np.linalg.norm(W, 2) for W in weights])
     fro = np.array([np.linalg.norm(W) for W in weights])
     return op, fro
@@ -206,7 +133,7 @@ def layer_norms(weights: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def layer_alignment(weights: Sequence[np.ndarray]) -> np.ndarray:
     """``|<v_1(W_l), u_1(W_{l+1})>|`` for ``l = 1..L-1``: top right singular vector of a layer against the top
     left singular vector of the next (``f = X W_1 ... W_L``). 1 when consecutive layers are aligned."""
-    weights = _check_weights(weights)
+    weights = check_layers(weights)
     out = []
     for A, B in zip(weights[:-1], weights[1:], strict=True):
         v = np.linalg.svd(A)[2][0]
@@ -218,8 +145,8 @@ def layer_alignment(weights: Sequence[np.ndarray]) -> np.ndarray:
 def deep_linear_objective(X: np.ndarray, Y: np.ndarray, weights: Sequence[np.ndarray], beta: float) -> float:
     """``0.5 ||X W_1 ... W_L - Y||_F^2 + (beta/2) sum_l ||W_l||_F^2``."""
     X = check_X(X)
-    Y = _check_Y(Y, X.shape[0])
-    weights = _check_weights(weights)
+    Y = check_Y(Y, X.shape[0])
+    weights = check_layers(weights)
     beta = check_beta(beta)
     if weights[0].shape[0] != X.shape[1] or weights[-1].shape[1] != Y.shape[1]:
         raise ValueError(
@@ -235,7 +162,7 @@ def deep_linear_objective(X: np.ndarray, Y: np.ndarray, weights: Sequence[np.nda
 def nuclear_norm_objective(X: np.ndarray, Y: np.ndarray, Z: np.ndarray, beta: float) -> float:
     """``0.5 ||X Z - Y||_F^2 + beta ||Z||_*``, the convex objective equal to two-layer linear training."""
     X = check_X(X)
-    Y = _check_Y(Y, X.shape[0])
+    Y = check_Y(Y, X.shape[0])
     Z = np.asarray(Z, dtype=np.float64).reshape(X.shape[1], Y.shape[1])
     beta = check_beta(beta)
     return float(0.5 * np.sum((X @ Z - Y) ** 2) + beta * np.sum(np.linalg.svd(Z, compute_uv=False)))
@@ -310,12 +237,12 @@ def deep_linear_optimum(
     """
     X = check_X(X)
     n, d = X.shape
-    Y = _check_Y(Y, n)
+    Y = check_Y(Y, n)
     c = Y.shape[1]
     beta = check_beta(beta)
-    n_layers = _check_n_layers(n_layers)
+    n_layers = check_n_layers(n_layers)
     m = min(d, c) if width is None else check_positive_int(width, "width")
-    _check_whitened(X, atol)
+    check_whitened(X, atol, rows=False, who="deep_linear_optimum", fix=WHITEN_COLUMNS_FIX)
     A = X.T @ Y
     U, s, Vt = np.linalg.svd(A, full_matrices=False)
     t = np.array([_scalar_layer_problem(float(si), beta, n_layers) for si in s])
@@ -401,7 +328,7 @@ class NCMetrics:
 def class_means(H: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Global mean ``mu_G`` ``(p,)`` and centred class means ``M`` ``(C, p)``, row ``k`` = ``mu_k - mu_G``."""
     H = check_X(H, "H")
-    labels, C = _check_labels(labels, H.shape[0])
+    labels, C = check_class_labels(labels, H.shape[0])
     mu_G = H.mean(axis=0)
     means = np.stack([H[labels == k].mean(axis=0) for k in range(C)])
     return mu_G, means - mu_G
@@ -421,7 +348,7 @@ def neural_collapse_metrics(
     """
     H = check_X(H, "H")
     n, p = H.shape
-    labels, C = _check_labels(labels, n)
+    labels, C = check_class_labels(labels, n)
     mu_G, M = class_means(H, labels)
     within = H - (M + mu_G)[labels]
     Sigma_W = within.T @ within / n
@@ -499,7 +426,7 @@ def bn_collapse_optimum(labels: np.ndarray, beta: float) -> BNCollapseOptimum:
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise ValueError(f"labels must have shape (n,), got shape {labels.shape}")
-    labels, C = _check_labels(labels, labels.shape[0])
+    labels, C = check_class_labels(labels, labels.shape[0])
     beta = check_beta(beta)
     n = labels.shape[0]
     Y = np.eye(C)[labels]
@@ -613,12 +540,12 @@ def train_deep_linear_sweep(
 
     X = check_X(X)
     n, d = X.shape
-    Y = _check_Y(Y, n)
+    Y = check_Y(Y, n)
     c = Y.shape[1]
     if isinstance(betas, str) or not isinstance(betas, Sequence | np.ndarray) or len(betas) == 0:
         raise TypeError(f"betas must be a non-empty sequence of numbers >= 0, got {betas!r}")
     beta_list = [check_beta(b, "betas[i]") for b in betas]
-    L = _check_n_layers(n_layers)
+    L = check_n_layers(n_layers)
     m = d if width is None else check_positive_int(width, "width")
     lr = check_positive_number(lr, "lr")
     steps = check_positive_int(steps, "steps")
@@ -777,7 +704,7 @@ def train_bn_relu_classifier(
 
     X = check_X(X)
     n, d = X.shape
-    labels, C = _check_labels(labels, n)
+    labels, C = check_class_labels(labels, n)
     depth = check_positive_int(depth, "depth")
     if depth < 2:
         raise ValueError(f"depth must be >= 2 (at least the BN layer and the classifier), got {depth}")

@@ -46,28 +46,19 @@ import numpy as np
 
 from cvxnn_core._validation import (
     check_choice,
+    check_kernel_regression,
+    check_ntk_weights,
+    check_pair,
     check_positive_int,
     check_positive_number,
     check_seed,
     check_X,
     check_X_y,
-    check_y,
 )
 
 Layers = Literal["both", "first", "second"]
 LAYERS = ("both", "first", "second")
 _CHUNK_ENTRIES = 4_000_000  # floats per temporary array in _angles
-
-
-def _check_pair(X: object, Z: object) -> tuple[np.ndarray, np.ndarray]:
-    X = check_X(X, "X")
-    Z = check_X(Z, "Z")
-    if X.shape[1] != Z.shape[1]:
-        raise ValueError(
-            f"X has {X.shape[1]} columns but Z has {Z.shape[1]}; both must hold inputs of the same dimension "
-            "(append the same intercept column to both)"
-        )
-    return X, Z
 
 
 def _angles(X: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +93,7 @@ def arccos_kernel(X: np.ndarray, Z: np.ndarray, degree: Literal[0, 1] = 1) -> np
     For a zero input the angle is undefined; it is set to ``pi/2``, which gives the exact ``k_1 = 0`` and
     ``k_0 = 1/2`` (a convention; in the NTK ``k_0`` is multiplied by ``x^T z = 0`` there, so it never matters).
     """
-    X, Z = _check_pair(X, Z)
+    X, Z = check_pair(X, Z)
     if degree not in (0, 1) or isinstance(degree, bool):
         raise ValueError(f"degree must be 0 or 1, got {degree!r}")
     theta, norms = _angles(X, Z)
@@ -118,7 +109,7 @@ def ntk_two_layer(X: np.ndarray, Z: np.ndarray, *, layers: Layers = "both") -> n
     ``layers="second"``: ``k_1(x, z) / 2`` (gradients w.r.t. ``a`` only: the random-features kernel);
     ``layers="both"``: their sum. Returns the ``(n_X, n_Z)`` matrix ``K(X[i], Z[j])``.
     """
-    X, Z = _check_pair(X, Z)
+    X, Z = check_pair(X, Z)
     layers = check_choice(layers, "layers", LAYERS)  # type: ignore[assignment]
     K = np.zeros((X.shape[0], Z.shape[0]))
     if layers in ("both", "first"):
@@ -126,23 +117,6 @@ def ntk_two_layer(X: np.ndarray, Z: np.ndarray, *, layers: Layers = "both") -> n
     if layers in ("both", "second"):
         K += 0.5 * arccos_kernel(X, Z, 1)
     return K
-
-
-def _check_regression(K_train: object, y: object, K_test: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    K_train = check_X(K_train, "K_train")
-    n = K_train.shape[0]
-    if K_train.shape != (n, n):
-        raise ValueError(f"K_train must be a square (n, n) kernel matrix, got shape {K_train.shape}")
-    if not np.allclose(K_train, K_train.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(K_train).max()))):
-        raise ValueError("K_train must be symmetric (K(X_train, X_train)); did you pass K(X_test, X_train)?")
-    y = check_y(y, n)
-    K_test = check_X(K_test, "K_test")
-    if K_test.shape[1] != n:
-        raise ValueError(
-            f"K_test must have shape (n_test, {n}) (test inputs by training inputs), got {K_test.shape}; "
-            "build it as ntk_two_layer(X_test, X_train)"
-        )
-    return K_train, y, K_test
 
 
 def kernel_regression(K_train: np.ndarray, y: np.ndarray, K_test: np.ndarray, ridge: float = 0.0) -> np.ndarray:
@@ -160,7 +134,7 @@ def kernel_regression(K_train: np.ndarray, y: np.ndarray, K_test: np.ndarray, ri
         K_test: ``(n_test, n)`` kernel between test inputs (rows) and training inputs (columns).
         ridge: regularisation ``>= 0``.
     """
-    K_train, y, K_test = _check_regression(K_train, y, K_test)
+    K_train, y, K_test = check_kernel_regression(K_train, y, K_test)
     n = K_train.shape[0]
     if isinstance(ridge, bool) or not np.isfinite(ridge) or ridge < 0:
         raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
@@ -183,7 +157,7 @@ def kernel_gradient_descent(
     equal to ``K`` computes; as ``T -> infinity`` (with ``0 < lr < 2 / lambda_max``) it tends to
     :func:`kernel_regression` with ``ridge = 0`` (up to the null space of ``K``). Returns ``K_test @ alpha_T``.
     """
-    K_train, y, K_test = _check_regression(K_train, y, K_test)
+    K_train, y, K_test = check_kernel_regression(K_train, y, K_test)
     steps = check_positive_int(steps, "steps")
     lr = check_positive_number(lr, "lr")
     lam, U = np.linalg.eigh(0.5 * (K_train + K_train.T))
@@ -195,18 +169,10 @@ def kernel_gradient_descent(
     return K_test @ (U @ (factor * (U.T @ y)))
 
 
-def _check_weights(W1: object, a: object, d: int) -> tuple[np.ndarray, np.ndarray]:
-    W1 = check_X(W1, "W1")
-    if W1.shape[1] != d:
-        raise ValueError(f"W1 must have shape (m, {d}) to match the inputs, got {W1.shape}")
-    a = check_y(a, W1.shape[0], "a")
-    return W1, a
-
-
 def ntk_network(X: np.ndarray, W1: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Predictions ``(1/sqrt(m)) (X W1^T)_+ a`` of the NTK-parameterised network, shape ``(n,)``."""
     X = check_X(X)
-    W1, a = _check_weights(W1, a, X.shape[1])
+    W1, a = check_ntk_weights(W1, a, X.shape[1])
     return np.maximum(X @ W1.T, 0.0) @ a / np.sqrt(W1.shape[0])
 
 
@@ -219,7 +185,7 @@ def ntk_jacobian(X: np.ndarray, W1: np.ndarray, a: np.ndarray, *, layers: Layers
     Shape ``(n, m * d + m)``, ``(n, m * d)`` or ``(n, m)``.
     """
     X = check_X(X)
-    W1, a = _check_weights(W1, a, X.shape[1])
+    W1, a = check_ntk_weights(W1, a, X.shape[1])
     layers = check_choice(layers, "layers", LAYERS)  # type: ignore[assignment]
     m = W1.shape[0]
     pre = X @ W1.T  # (n, m)
@@ -240,7 +206,7 @@ def empirical_ntk(
     At ``W1 ~ N(0, I)``, ``a ~ N(0, 1)`` it is an average of ``m`` i.i.d. per-neuron terms whose mean
     is :func:`ntk_two_layer`; the explicit Jacobians are built, so memory is ``O((n_X + n_Z) m d)``.
     """
-    X, Z = _check_pair(X, Z)
+    X, Z = check_pair(X, Z)
     return ntk_jacobian(X, W1, a, layers=layers) @ ntk_jacobian(Z, W1, a, layers=layers).T
 
 

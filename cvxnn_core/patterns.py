@@ -20,6 +20,7 @@ from math import comb
 import numpy as np
 from tqdm import tqdm
 
+from cvxnn_core._linalg import row_space_coordinates
 from cvxnn_core._validation import check_positive_int, check_seed, check_X
 
 MAX_ENUMERATION_SUBSETS = 300_000
@@ -134,15 +135,6 @@ def max_pattern_count(n: int, r: int) -> int:
     return 2 * sum(comb(n - 1, k) for k in range(r))
 
 
-def _row_space(X: np.ndarray) -> np.ndarray:
-    """Coordinates of the rows of ``X`` in an orthonormal basis of its row space: shape ``(n, r)``."""
-    if not np.any(X):
-        return np.zeros((X.shape[0], 0))
-    _, s, Vt = np.linalg.svd(X, full_matrices=False)
-    r = int(np.sum(s > s[0] * max(X.shape) * np.finfo(float).eps * 10))
-    return X @ Vt[:r].T
-
-
 def _chambers(Z: np.ndarray, progress: bool = False) -> np.ndarray:
     """All strict sign patterns (as booleans, zero rows -> True) of the arrangement of rows of ``Z``.
 
@@ -152,7 +144,7 @@ def _chambers(Z: np.ndarray, progress: bool = False) -> np.ndarray:
     ``x_j^T z = 0`` form an arrangement of rank ``r - 1`` whose chambers give the local signs.
     """
     n = Z.shape[0]
-    Z = _row_space(Z)
+    Z = row_space_coordinates(Z)
     r = Z.shape[1]
     norms = np.linalg.norm(Z, axis=1)
     active = norms > _ZERO_TOL * max(norms.max(initial=0.0), 1.0)

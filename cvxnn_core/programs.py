@@ -33,50 +33,32 @@ constraint generation with exact reduced solves; squared loss). They stop on a c
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
+from cvxnn_core._cvx import (
+    SolverError,
+    block_norms,
+    check_solver,
+    clean_blocks,
+    project_blocks,
+    solve_linked,
+)
 from cvxnn_core._validation import check_beta, check_choice, check_labels_pm1, check_loss, check_patterns, check_X_y
 from cvxnn_core.losses import Loss, loss_value
-from cvxnn_core.patterns import cone_projection
-
-if TYPE_CHECKING:
-    import cvxpy as cp
 
 Kind = Literal["relu", "gated_relu"]
 OnUnconverged = Literal["raise", "warn"]
-DEFAULT_SOLVER = "CLARABEL"
-# Tight interior-point tolerances: the book certifies optimality to a relative gap of 1e-6.
-SOLVER_OPTIONS: dict[str, dict[str, float | int]] = {
-    "CLARABEL": {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 500},
-    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
-}
-# The exponential cone (logistic loss) does not reach 1e-10; Clarabel's defaults are used there.
-LOGISTIC_SOLVER_OPTIONS: dict[str, dict[str, float | int]] = {"CLARABEL": {"max_iter": 500}}
 # First-order solvers of cvxnn_core.solvers, by program: solver name -> the function, given the module (which is
 # imported only when a first-order solver is asked for: it needs torch).
 FAST_SOLVERS: dict[str, dict[str, Callable[[Any], Callable[..., Any]]]] = {
     "gated_relu": {"FISTA": lambda m: m.fista_gated},
     "relu": {"AL": lambda m: m.al_relu, "ACTIVE_SET": lambda m: m.active_set_relu},
 }
-BLOCK_ZERO_TOL = 1e-8  # blocks with ||v_i|| <= tol * max_j ||v_j|| are set to zero ...
-ZERO_ACCEPT_RTOL = 1e-10  # ... when that moves the objective by at most this (Clarabel's tol_gap_rel), relative
-
-
-class SolverError(RuntimeError):
-    """The solver failed or is unavailable; the message names the solver and its status."""
-
-    def __init__(self, message: str, *, solver: str, status: str | None) -> None:
-        super().__init__(message)
-        self.solver = solver
-        self.status = status
-
-
 @dataclass(frozen=True)
 class ConvexResult:
     """Solution of a convex program.
@@ -120,11 +102,6 @@ class ConvexResult:
         return convex_predictions(X, self.patterns, self.V - self.W)
 
 
-def block_norms(B: np.ndarray) -> np.ndarray:
-    """``||B_i||`` of every block (row ``i`` of a ``(P, d)`` array, Frobenius norm of a ``(P, d, c)`` slice)."""
-    return np.linalg.norm(B.reshape(B.shape[0], -1), axis=1)
-
-
 def convex_predictions(X: np.ndarray, patterns: np.ndarray, U: np.ndarray) -> np.ndarray:
     """``sum_i D_i X u_i`` for ``U`` of shape ``(P, d)`` (row sums of ``D * (X U^T)``), or ``(P, d, c)``: ``(n, c)``."""
     if U.ndim == 3:
@@ -158,167 +135,6 @@ def convex_objective(
     f = convex_predictions(X, patterns, V - W)
     cols = slice(0, -1) if free_bias else slice(None)
     return loss_value(f, y, loss) + beta * float(np.sum(block_norms(V[:, cols])) + np.sum(block_norms(W[:, cols])))
-
-
-def _check_solver(solver: str | None) -> str:
-    import cvxpy as cp
-
-    name = (solver or DEFAULT_SOLVER).upper()
-    installed = cp.installed_solvers()
-    if name not in installed:
-        raise SolverError(
-            f"solver {name!r} is not installed; installed cvxpy solvers: {installed}. "
-            f"Pass solver=None for {DEFAULT_SOLVER}",
-            solver=name,
-            status=None,
-        )
-    return name
-
-
-def _loss_expr(f, y: np.ndarray, loss: Loss):
-    import cvxpy as cp
-
-    if loss == "squared":
-        return 0.5 * cp.sum_squares(f - y)
-    if loss == "hinge":
-        return cp.sum(cp.pos(1 - cp.multiply(y, f)))
-    return cp.sum(cp.logistic(-cp.multiply(y, f)))
-
-
-def run_problem(
-    problem: cp.Problem,
-    solver: str,
-    options: Mapping[str, Any] | None = None,
-    *,
-    what: str = "",
-    stacklevel: int = 3,
-) -> tuple[str, float]:
-    """Solve the cvxpy ``problem`` with the named ``solver`` and check the outcome; return ``(status, seconds)``.
-
-    ``optimal`` passes, ``optimal_inaccurate`` gives a ``RuntimeWarning``; a solver exception or any other status
-    raises :class:`SolverError` naming the solver, the status and what to try. ``what`` (e.g. ``" on the ramp
-    Lasso"``) is inserted in the messages; ``stacklevel`` points the warning at the user's call.
-    """
-    import cvxpy as cp
-
-    start = time.perf_counter()
-    try:
-        problem.solve(solver=solver, **dict(options or {}))
-    except cp.error.SolverError as exc:
-        raise SolverError(
-            f"solver {solver} failed{what} ({exc}); try solver='SCS', fewer patterns or a larger beta",
-            solver=solver,
-            status=problem.status,
-        ) from exc
-    elapsed = time.perf_counter() - start
-    status = problem.status
-    if status == cp.OPTIMAL_INACCURATE:
-        warnings.warn(
-            f"solver {solver} reports status {status!r}{what}: the solution is less accurate than requested",
-            RuntimeWarning,
-            stacklevel=stacklevel,
-        )
-    elif status != cp.OPTIMAL:
-        raise SolverError(
-            f"solver {solver} ended with status {status!r}{what}, not 'optimal'; "
-            "try solver='SCS', fewer patterns or rescaled X and y",
-            solver=solver,
-            status=status,
-        )
-    return status, elapsed
-
-
-def solve_linked(
-    penalty: cp.Expression,
-    f: cp.Expression,
-    y: np.ndarray,
-    loss: Loss,
-    constraints: list,
-    solver: str,
-    options: Mapping[str, Any] | None = None,
-    *,
-    stacklevel: int = 4,
-) -> tuple[str, float, np.ndarray]:
-    """Solve ``min l(z) + penalty`` s.t. ``z == f`` and ``constraints`` (cvxpy expressions); return the status,
-    the time and ``lambda``, the multiplier of ``z == f``, which is the dual point ``lambda = -grad l(z*)``.
-
-    ``options`` default to the package's tolerances for ``solver`` and ``loss``; see :func:`run_problem`.
-    """
-    import cvxpy as cp
-
-    z = cp.Variable(y.shape)
-    link = z == f
-    problem = cp.Problem(cp.Minimize(_loss_expr(z, y, loss) + penalty), [link, *constraints])
-    options = _options(solver, loss) if options is None else options
-    status, elapsed = run_problem(problem, solver, options, stacklevel=stacklevel)
-    return status, elapsed, np.asarray(link.dual_value, dtype=float)
-
-
-def _options(solver: str, loss: Loss) -> dict[str, float | int]:
-    table = LOGISTIC_SOLVER_OPTIONS if loss == "logistic" else SOLVER_OPTIONS
-    return dict(table.get(solver, SOLVER_OPTIONS.get(solver, {})))
-
-
-def _project_blocks(X: np.ndarray, patterns: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Project every non-zero block onto its cone: removes the solver's ~1e-12 constraint violations."""
-    out = B.copy()
-    for i in np.flatnonzero(np.any(B != 0, axis=1)):
-        out[i] = cone_projection(X, patterns[:, i], B[i])
-    return out
-
-
-def _zero_small_blocks(*blocks: np.ndarray) -> list[np.ndarray]:
-    norms = [block_norms(B) for B in blocks]
-    scale = max(float(nrm.max(initial=0.0)) for nrm in norms)
-    out = []
-    for B, nrm in zip(blocks, norms, strict=True):
-        B = B.copy()
-        B[nrm <= BLOCK_ZERO_TOL * scale] = 0.0
-        out.append(B)
-    return out
-
-
-def clean_blocks(
-    V: np.ndarray,
-    W: np.ndarray,
-    objective: Callable[[np.ndarray, np.ndarray], float],
-    project: Callable[[np.ndarray], np.ndarray] | None = None,
-    polish: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Zero negligible blocks and project the rest onto their cones; never worse than the solver's point.
-
-    ``V``, ``W``: the solver's blocks; ``objective(V, W)``: the program's objective; ``project``: the exact
-    projection of a block array onto its cones (``None`` for a program without cone constraints); ``polish(keep)``:
-    re-solve the program on the patterns ``keep`` (boolean ``(P,)``) alone and return full-size blocks.
-    Returns ``(V, W, objective)``.
-
-    Candidates, each projected: the zeroed point (blocks with ``||b_i|| <= BLOCK_ZERO_TOL * max_j ||b_j||`` set to
-    zero), the solver's point itself, and, when zeroing raised the objective (a sample on a hinge margin, say),
-    the program re-solved on the surviving patterns. The zeroed point is accepted when its objective is within the
-    interior-point accuracy ``ZERO_ACCEPT_RTOL`` of the solver's point; otherwise the polished point when it is at
-    most the (projected) solver's point, else the solver's point itself: zeroing never makes the objective worse.
-    """
-    def finish(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        if project is not None:
-            A, B = project(A), project(B)
-        return A, B, objective(A, B)
-
-    Vz, Wz = _zero_small_blocks(V, W)
-    zeroed = finish(Vz, Wz)
-    raw = objective(V, W)
-    if zeroed[2] <= raw + ZERO_ACCEPT_RTOL * abs(raw):
-        return zeroed
-    solver_point = finish(V, W)
-    if zeroed[2] <= solver_point[2]:
-        return zeroed
-    if polish is not None:
-        keep = (block_norms(Vz) > 0) | (block_norms(Wz) > 0)
-        if np.any(keep) and not np.all(keep):
-            Vp, Wp = polish(keep)
-            for candidate in (finish(*_zero_small_blocks(Vp, Wp)), finish(Vp, Wp)):
-                if candidate[2] <= solver_point[2]:
-                    return candidate
-    return solver_point
 
 
 def zero_is_optimal(X: np.ndarray, y: np.ndarray, beta: float, patterns: np.ndarray, loss: Loss) -> bool:
@@ -431,7 +247,7 @@ def solve_relu(
         return _zero_result(X, y, beta, patterns, loss, "relu", None, free_bias)
     if fast is not None:
         return _solve_fast(X, y, beta, patterns, loss, "relu", str(solver), None, solver_options, on_unconverged)
-    solver = _check_solver(solver)
+    solver = check_solver(solver)
     status, elapsed, dual, V0, W0 = _relu_cvxpy(X, y, beta, patterns, loss, solver, free_bias)
 
     def polish(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -442,7 +258,7 @@ def solve_relu(
         V0,
         W0,
         lambda A, B: convex_objective(X, y, patterns, A, B, beta, loss, free_bias),
-        lambda B: _project_blocks(X, patterns, B),
+        lambda B: project_blocks(X, patterns, B),
         polish,
     )
     return ConvexResult(
@@ -518,7 +334,7 @@ def solve_gated_relu(
         return _zero_result(X, y, beta, patterns, loss, "gated_relu", gates, free_bias)
     if fast is not None:
         return _solve_fast(X, y, beta, patterns, loss, "gated_relu", str(solver), gates, solver_options, on_unconverged)
-    solver = _check_solver(solver)
+    solver = check_solver(solver)
     status, elapsed, dual, U0 = _gated_cvxpy(X, y, beta, patterns, loss, solver, free_bias)
 
     def polish(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvxnn_core._validation import check_beta, check_loss, check_X, check_X_y
+from cvxnn_core._validation import check_beta, check_loss, check_penalised_bias, check_X, check_X_y
 from cvxnn_core.losses import Loss, loss_value
 from cvxnn_core.programs import ConvexResult, convex_predictions
 
@@ -141,14 +141,9 @@ def gated_network(result: ConvexResult, gates: np.ndarray | None = None) -> Gate
     return GatedNet(G=G, U=result.V)
 
 
-def _require_penalized_bias(net: TwoLayerNet, what: str) -> None:
-    if net.free_bias:
-        raise ValueError(f"{what} is defined for networks whose every weight is penalised (free_bias=False)")
-
-
 def balance(net: TwoLayerNet) -> TwoLayerNet:
     """Rescale each neuron to ``||w1_j|| = |w2_j|``: same predictions, minimal weight decay."""
-    _require_penalized_bias(net, "balance")
+    check_penalised_bias(net, "balance")
     norms = np.linalg.norm(net.W1, axis=1)
     c = norms * np.abs(net.w2)
     keep = c > 0
@@ -166,7 +161,7 @@ def prune_neurons(X: np.ndarray, net: TwoLayerNet, *, rtol: float = 1e-10) -> Tw
     weight decay of the result is ``beta * sum_j c_j``, never more than that of ``net``.
     """
     X = check_X(X)
-    _require_penalized_bias(net, "prune_neurons")
+    check_penalised_bias(net, "prune_neurons")
     if X.shape[1] != net.W1.shape[1]:
         raise ValueError(
             f"X has {X.shape[1]} columns but the network's W1 has {net.W1.shape[1]}; pass the data the network "

@@ -83,17 +83,19 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from cvxnn_core._cvx import DEFAULT_SOLVER, SDP_SOLVER_OPTIONS, check_solver, run_problem
+from cvxnn_core._linalg import WHITENED_ATOL, check_whitened, row_space_basis
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
     check_patterns,
     check_positive_int,
-    check_positive_number,
     check_seed,
     check_torch_device,
     check_torch_dtype,
+    check_vector_training,
     check_X,
-    check_y,
+    check_X_Y,
 )
 
 if TYPE_CHECKING:
@@ -103,34 +105,17 @@ Method = Literal["exact", "dnn", "nuclear"]
 Optimizer = Literal["adam", "sgd"]
 METHODS: tuple[str, ...] = ("exact", "dnn", "nuclear")
 MAX_EXACT_RANK = 4  # CP_r = DNN_r only for r <= 4
-DEFAULT_SOLVER = "CLARABEL"
-# Interior-point tolerances for the SDPs (Clarabel reaches 1e-8 reliably on these many small PSD blocks).
-SOLVER_OPTIONS: dict[str, dict[str, float | int]] = {
-    "CLARABEL": {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8, "max_iter": 500},
-    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
-}
 RAY_TOL = 1e-9  # |a^T z| below this (unit a, z) puts the ray z on the hyperplane a
 CONE_TOL = 1e-7  # relative cone violation below which a recovered neuron counts as inside its cone
 CP_TOL = 1e-8  # relative tolerance of the completely-positive factorisations
 PIECE_ZERO_TOL = 1e-8  # blocks whose size (trace / nuclear norm) is below this times the largest are set to zero
-WHITENED_ATOL = 1e-8  # tolerance on max |X X^T - I| for the closed form
+WHITEN_ROWS_FIX = "Whiten the samples first with cvxnn_core.closed_form.whiten_rows(X)"
 DEFAULT_LR = {"adam": 1e-2, "sgd": 1e-3}
 
 
 # ----------------------------------------------------------------------------------------------------
 # Inputs and networks
 # ----------------------------------------------------------------------------------------------------
-
-
-def check_X_Y(X: object, Y: object) -> tuple[np.ndarray, np.ndarray]:
-    """Validate ``X`` ``(n, d)`` and ``Y`` ``(n, c)``; a 1-D ``Y`` of shape ``(n,)`` becomes ``(n, 1)``."""
-    Xa = check_X(X)
-    Ya = check_y(Y, Xa.shape[0], name="Y", allow_2d=True)
-    if Ya.ndim == 1:
-        Ya = Ya[:, None]
-    if Ya.shape[1] == 0:
-        raise ValueError("Y must have at least one column (c >= 1), got shape (n, 0)")
-    return Xa, Ya
 
 
 @dataclass(frozen=True)
@@ -188,15 +173,6 @@ def balance_network(net: VectorNet) -> VectorNet:
 # ----------------------------------------------------------------------------------------------------
 # Geometry of the cones: row-space coordinates, extreme rays, triangulation, facets
 # ----------------------------------------------------------------------------------------------------
-
-
-def _row_space(X: np.ndarray) -> np.ndarray:
-    """Orthonormal basis ``Q`` ``(d, r)`` of the row space of ``X``."""
-    _, s, Vt = np.linalg.svd(X, full_matrices=False)
-    if s.size == 0 or s[0] == 0:
-        return np.zeros((X.shape[1], 0))
-    r = int(np.sum(s > s[0] * max(X.shape) * np.finfo(float).eps * 10))
-    return Vt[:r].T
 
 
 def _unit_rows(Z: np.ndarray) -> np.ndarray:
@@ -280,7 +256,7 @@ class _Geometry:
 
 
 def _geometry(X: np.ndarray, patterns: np.ndarray) -> _Geometry:
-    Q = _row_space(X)
+    Q = row_space_basis(X)
     Z = X @ Q
     Zn = _unit_rows(Z)
     candidates = _candidate_rays(Zn)
@@ -446,15 +422,8 @@ class VectorConvexResult:
 def _solve_problem(problem, solver: str) -> tuple[str, float]:
     import cvxpy as cp
 
-    from cvxnn_core.programs import run_problem
-
-    return run_problem(problem, solver, {"canon_backend": cp.SCIPY_CANON_BACKEND, **SOLVER_OPTIONS.get(solver, {})})
-
-
-def _check_solver(solver: str | None) -> str:
-    from cvxnn_core.programs import _check_solver as check
-
-    return check(solver or DEFAULT_SOLVER)
+    options = {"canon_backend": cp.SCIPY_CANON_BACKEND, **SDP_SOLVER_OPTIONS.get(solver, {})}
+    return run_problem(problem, solver, options)
 
 
 def _nuclear_norm(B: np.ndarray) -> float:
@@ -501,8 +470,8 @@ def solve_vector_relu(
     beta = check_beta(beta)
     patterns = check_patterns(patterns, X.shape[0])
     method = check_choice(method, "method", METHODS)  # type: ignore[assignment]
-    solver = _check_solver(solver)
-    Q = _row_space(X)
+    solver = check_solver(solver)
+    Q = row_space_basis(X)
     r, c = Q.shape[1], Y.shape[1]
     if r == 0:
         raise ValueError("X is the zero matrix: every network predicts 0 and there is nothing to solve")
@@ -953,17 +922,7 @@ def soft_thresholded_svd(
     X, Y = check_X_Y(X, Y)
     beta = check_beta(beta)
     n, d = X.shape
-    if n > d:
-        raise ValueError(
-            f"soft_thresholded_svd needs whitened X (X X^T = I_n), impossible for n = {n} > d = {d}; "
-            "the closed form holds for n <= d only"
-        )
-    err = float(np.max(np.abs(X @ X.T - np.eye(n))))
-    if not err <= atol:
-        raise ValueError(
-            f"soft_thresholded_svd needs X X^T = I_n (orthonormal rows); max |X X^T - I| = {err:.3g} > atol = "
-            f"{atol:.3g}. Whiten the samples first with cvxnn_core.closed_form.whiten_rows(X)"
-        )
+    check_whitened(X, atol, rows=True, who="soft_thresholded_svd", fix=WHITEN_ROWS_FIX)
     P, s, Rt = np.linalg.svd(Y, full_matrices=False)
     shrunk = np.maximum(s - beta, 0.0)
     fit = (P * shrunk) @ Rt
@@ -1013,18 +972,6 @@ def _torch_objectives(X, Y, W1, W2, beta, scale=1.0):
     return scale * 0.5 * torch.sum((f - Y) ** 2, dim=(1, 2)) + 0.5 * beta * (
         torch.sum(W1**2, dim=(1, 2)) + torch.sum(W2**2, dim=(1, 2))
     )
-
-
-def _check_training(X, Y, width, beta, optimizer, lr, epochs, init_scale, batch_size):
-    X, Y = check_X_Y(X, Y)
-    beta = check_beta(beta)
-    width = check_positive_int(width, "width")
-    epochs = check_positive_int(epochs, "epochs")
-    optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))
-    lr = DEFAULT_LR[optimizer] if lr is None else check_positive_number(lr, "lr")
-    check_positive_number(init_scale, "init_scale")
-    batch = X.shape[0] if batch_size is None else min(check_positive_int(batch_size, "batch_size"), X.shape[0])
-    return X, Y, width, beta, optimizer, lr, epochs, batch
 
 
 def _train(X, Y, width, beta, optimizer, lr, epochs, seeds, batch, init_scale, threads, dtype, device):
@@ -1121,8 +1068,8 @@ def train_vector_network(
         threads: torch CPU threads while training (restored afterwards); ``None`` keeps torch's setting.
         dtype: torch dtype, default ``torch.float64``.
     """
-    X, Y, width, beta, optimizer, lr, epochs, batch = _check_training(
-        X, Y, width, beta, optimizer, lr, epochs, init_scale, batch_size
+    X, Y, width, beta, optimizer, lr, epochs, batch = check_vector_training(
+        X, Y, width, beta, optimizer, lr, DEFAULT_LR, epochs, init_scale, batch_size
     )
     seed = check_seed(seed)
     (run,) = _train(X, Y, width, beta, optimizer, lr, epochs, [seed], batch, init_scale, threads, dtype, device)
@@ -1156,7 +1103,7 @@ def train_vector_sweep(
     out = []
     for opt, lr in optimizers.items():
         for m in widths:
-            args = _check_training(X, Y, m, beta, opt, lr, epochs, init_scale, batch_size)
+            args = check_vector_training(X, Y, m, beta, opt, lr, DEFAULT_LR, epochs, init_scale, batch_size)
             Xc, Yc, width, b, opt_c, lr_c, ep, batch = args
             out.extend(_train(Xc, Yc, width, b, opt_c, lr_c, ep, seeds, batch, init_scale, threads, dtype, device))
     return out

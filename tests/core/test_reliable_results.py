@@ -12,7 +12,8 @@ import pytest
 
 from cvxnn_core.certificates import certify, certify_convex
 from cvxnn_core.patterns import sample_gates
-from cvxnn_core.programs import BLOCK_ZERO_TOL, clean_blocks, convex_objective, solve_gated_relu, solve_relu
+from cvxnn_core._cvx import BLOCK_ZERO_TOL, clean_blocks
+from cvxnn_core.programs import convex_objective, solve_gated_relu, solve_relu
 from cvxnn_core.recovery import GatedNet, gated_network
 
 GAP_TOL = 1e-6  # certified relative gap at an interior-point optimum (Clarabel at 1e-10)
