@@ -35,10 +35,8 @@ networks of other patterns).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from cvxnn_core._validation import (
     check_beta,
@@ -46,16 +44,18 @@ from cvxnn_core._validation import (
     check_labels_pm1,
     check_loss,
     check_patterns,
+    check_result_data,
     check_X,
     check_X_y,
     check_y,
 )
-from cvxnn_core.losses import Loss, dual_value, loss_value, negative_gradient
-from cvxnn_core.patterns import cone_projection, enumerate_patterns, merge_patterns
+from cvxnn_core.duality import Method, cone_support, gated_supports, relative_gap, scaled_dual_bound
+from cvxnn_core.losses import Loss, loss_value, negative_gradient
+from cvxnn_core.patterns import enumerate_patterns, merge_patterns
 from cvxnn_core.programs import ConvexResult, convex_predictions
 from cvxnn_core.recovery import TwoLayerNet
 
-Method = Literal["exact", "cone_free"]
+__all__ = ["Certificate", "certify", "certify_convex", "cone_support", "cone_violation", "dual_certificate"]
 
 
 @dataclass(frozen=True)
@@ -89,44 +89,6 @@ class Certificate:
             f"primal {self.primal:.10g}, lower bound {self.lower_bound:.10g}, relative gap {self.gap:.3g} "
             f"[{kind}, {self.method}]"
         )
-
-
-def cone_support(X: np.ndarray, patterns: np.ndarray, lam: np.ndarray, method: Method = "exact") -> np.ndarray:
-    """``max_{u in K_i, ||u||<=1} |lambda^T D_i X u|`` for every pattern ``i``: shape ``(P,)``.
-
-    Exact via NNLS (see module docstring); ``"cone_free"`` returns the upper bound ``||X^T D_i lambda||``.
-    """
-    G = X.T @ (patterns * lam[:, None])  # (d, P): g_i = X^T D_i lambda
-    if method == "cone_free":
-        return np.linalg.norm(G, axis=0)
-    return np.array(
-        [
-            max(
-                np.linalg.norm(cone_projection(X, patterns[:, i], G[:, i])),
-                np.linalg.norm(cone_projection(X, patterns[:, i], -G[:, i])),
-            )
-            for i in range(patterns.shape[1])
-        ]
-    )
-
-
-def _best_scale(lam0: np.ndarray, y: np.ndarray, loss: Loss, t_max: float) -> float:
-    """Maximise ``dual_value(t * lam0)`` over ``t`` in the feasible interval."""
-    if loss == "squared":
-        nrm = float(np.sum(lam0 * lam0))
-        t = float(np.sum(lam0 * y)) / nrm if nrm > 0 else 0.0
-        return float(np.clip(t, -t_max, t_max))
-    s = lam0 * y  # in [0, 1] for the (sub)gradients of hinge and logistic
-    smax = float(s.max(initial=0.0))
-    hi = min(t_max, 1.0 / smax if smax > 0 else t_max)
-    if not np.isfinite(hi) or hi <= 0:
-        return 0.0
-    if loss == "hinge":
-        return hi  # the dual value is linear and increasing in t
-    res = minimize_scalar(
-        lambda t: -dual_value(t * lam0, y, loss), bounds=(0.0, hi), method="bounded", options={"xatol": 1e-12 * hi}
-    )
-    return float(res.x)
 
 
 def dual_certificate(
@@ -169,8 +131,7 @@ def dual_certificate(
     for lam0 in candidates:
         support = cone_support(X, patterns, lam0, method)
         smax = float(support.max(initial=0.0))
-        t = _best_scale(lam0, y, loss, beta / smax if smax > 0 else 1e12)
-        lower = dual_value(t * lam0, y, loss)
+        t, lower = scaled_dual_bound(lam0, y, loss, beta, smax)
         if best is None or lower > best[0]:
             best = (lower, t, smax, support)
     lower, t, smax, support = best
@@ -179,7 +140,7 @@ def dual_certificate(
     return Certificate(
         primal=float(primal),
         lower_bound=float(lower),
-        gap=float((primal - lower) / max(abs(primal), 1e-300)),
+        gap=relative_gap(primal, lower),
         exact=exact,
         dual_scale=float(t),
         max_violation=float(viol),
@@ -250,7 +211,7 @@ def certify_convex(
     if result.kind == "gated_relu":
         return _certify_gated(X, y, result, patterns, method)
     X, y = check_X_y(X, y)
-    _check_result_matches(X, result)
+    check_result_data(X, result)
     if result.free_bias:
         raise ValueError("certify_convex covers programs whose every weight is penalised (free_bias=False)")
     f = convex_predictions(X, result.patterns, result.V - result.W)
@@ -274,7 +235,7 @@ def _certify_gated(
             "its dual constraint is the cone-free norm (method=None or 'cone_free')"
         )
     X, y = check_X_y(X, y, allow_2d=True)
-    _check_result_matches(X, result)
+    check_result_data(X, result)
     if result.free_bias:
         raise ValueError("certify_convex covers programs whose every weight is penalised (free_bias=False)")
     if y.ndim != result.V.ndim - 1:
@@ -291,11 +252,9 @@ def _certify_gated(
         candidates.append(lam)
     best = None
     for lam0 in candidates:
-        G = np.einsum("np,nd,n...->pd...", D.astype(float), X, lam0)  # g_i = X^T D_i lambda, (P, d[, c])
-        support = np.linalg.norm(G.reshape(G.shape[0], -1), axis=1)
+        support = gated_supports(X, D, lam0)
         smax = float(support.max(initial=0.0))
-        t = _best_scale(lam0, y, result.loss, result.beta / smax if smax > 0 else 1e12)
-        lower = dual_value(t * lam0, y, result.loss)
+        t, lower = scaled_dual_bound(lam0, y, result.loss, result.beta, smax)
         if best is None or lower > best[0]:
             best = (lower, t, smax, support)
     lower, t, smax, support = best
@@ -304,7 +263,7 @@ def _certify_gated(
     return Certificate(
         primal=float(result.objective),
         lower_bound=float(lower),
-        gap=float((result.objective - lower) / max(abs(result.objective), 1e-300)),
+        gap=relative_gap(result.objective, lower),
         exact=False,
         dual_scale=float(t),
         max_violation=float(viol),
@@ -315,20 +274,10 @@ def _certify_gated(
     )
 
 
-def _check_result_matches(X: np.ndarray, result: ConvexResult) -> None:
-    if not isinstance(result, ConvexResult):
-        raise TypeError(f"result must be a programs.ConvexResult, got {type(result).__name__}")
-    if result.patterns.shape[0] != X.shape[0] or result.V.shape[1] != X.shape[1]:
-        raise ValueError(
-            f"X has shape {X.shape} but the result was solved on data with {result.patterns.shape[0]} rows and "
-            f"{result.V.shape[1]} columns; pass the same X (with the same intercept column) used in the solve"
-        )
-
-
 def cone_violation(X: np.ndarray, result: ConvexResult) -> float:
     """Relative cone-constraint violation ``max_i ||((I - 2D_i) X v_i)_+|| / ||X v_i||`` over all blocks."""
     X = check_X(X)
-    _check_result_matches(X, result)
+    check_result_data(X, result)
     S = 2.0 * result.patterns - 1.0
     worst = 0.0
     for B in (result.V, result.W):

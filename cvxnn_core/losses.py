@@ -74,3 +74,30 @@ def dual_value(lam: np.ndarray, y: np.ndarray, loss: Loss = "squared") -> float:
             ent = -np.where(s > 0, s * np.log(s), 0.0) - np.where(s < 1, (1 - s) * np.log1p(-s), 0.0)
         return float(np.sum(ent))
     raise ValueError(f"loss must be 'squared', 'hinge' or 'logistic', got {loss!r}")
+
+
+def best_dual_scale(lam: np.ndarray, y: np.ndarray, loss: Loss, t_max: float) -> float:
+    """The ``t`` in the feasible interval that maximises ``dual_value(t * lam)`` (the scaled dual point is a bound).
+
+    ``t_max`` keeps ``t * lam`` inside the dual constraint (``t * max_i support_i <= beta``). Squared loss: the
+    concave quadratic ``t lam^T y - t^2 ||lam||^2 / 2`` is maximised in closed form over ``[-t_max, t_max]`` (every
+    support of this package is symmetric in ``lambda``). Hinge and logistic: the domain ``0 <= t lam_j y_j <= 1``
+    caps ``t`` at ``hi = min(t_max, 1 / max_j lam_j y_j)``; the hinge dual is linear and increasing (``t = hi``), the
+    logistic one concave, maximised by a bounded scalar search and compared with the ends ``hi`` and ``min(1, hi)``.
+    """
+    if loss == "squared":
+        nrm = float(np.sum(lam * lam))
+        t = float(np.sum(lam * y)) / nrm if nrm > 0 else 0.0
+        return float(np.clip(t, -t_max, t_max))
+    smax = float(np.max(lam * y, initial=0.0))
+    hi = min(t_max, 1.0 / smax if smax > 0 else t_max)
+    if not np.isfinite(hi) or hi <= 0:
+        return 0.0
+    if loss == "hinge":
+        return float(hi)
+    from scipy.optimize import minimize_scalar
+
+    res = minimize_scalar(
+        lambda t: -dual_value(t * lam, y, loss), bounds=(0.0, hi), method="bounded", options={"xatol": 1e-12 * hi}
+    )
+    return float(max([res.x, hi, min(1.0, hi)], key=lambda t: dual_value(t * lam, y, loss)))

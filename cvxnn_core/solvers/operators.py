@@ -1,0 +1,88 @@
+"""The linear operators of the two-layer programs, for numpy arrays and torch tensors (CPU or GPU)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import torch
+
+from cvxnn_core._validation import (
+    check_patterns,
+    check_X,
+    check_y,
+)
+from cvxnn_core.losses import negative_gradient
+
+FastLoss = Literal["squared", "logistic"]
+
+Array = np.ndarray | torch.Tensor  # the operators take numpy arrays or torch tensors (all of one kind)
+
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Operators (numpy or torch)
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def _mask(D, like):
+    if isinstance(like, torch.Tensor):
+        D = torch.as_tensor(D, device=like.device)
+        return D if D.dtype == like.dtype else D.to(like.dtype)
+    return np.asarray(D).astype(like.dtype, copy=False)
+
+
+def _chunks(P: int, batch_size: int | None):
+    step = P if batch_size is None else max(1, int(batch_size))
+    return [slice(lo, min(lo + step, P)) for lo in range(0, P, step)]
+
+
+def gated_forward(X: Array, D: Array, U: Array, *, batch_size: int | None = None) -> Array:
+    """``A(U) = sum_i D_i X u_i`` for numpy arrays or torch tensors.
+
+    ``X`` ``(n, d)``, ``D`` ``(n, P)`` (boolean or 0/1 floats), ``U`` ``(P, d)`` or ``(P, d, c)``; returns
+    ``(n,)`` or ``(n, c)``. Computed as ``rowsum(X * (D @ U))``, in chunks of ``batch_size`` patterns.
+    """
+    n, d = X.shape
+    P = D.shape[1]
+    vector = U.ndim == 3
+    c = U.shape[2] if vector else 1
+    out = None
+    for sl in _chunks(P, batch_size):
+        Dm = _mask(D[:, sl], X)
+        H = (Dm @ U[sl].reshape(sl.stop - sl.start, d * c)).reshape(n, d, c)
+        part = (X[:, :, None] * H).sum(1)
+        out = part if out is None else out + part
+    return out if vector else out[:, 0]
+
+
+def gated_adjoint(X: Array, D: Array, r: Array, *, batch_size: int | None = None) -> Array:
+    """``A^T(r) = [X^T D_i r]_i``: shape ``(P, d)`` for ``r`` ``(n,)``, ``(P, d, c)`` for ``r`` ``(n, c)``."""
+    n, d = X.shape
+    P = D.shape[1]
+    vector = r.ndim == 2
+    R = r if vector else r[:, None]
+    c = R.shape[1]
+    Z = (X[:, :, None] * R[:, None, :]).reshape(n, d * c)
+    parts = [(_mask(D[:, sl], X).T @ Z).reshape(sl.stop - sl.start, d, c) for sl in _chunks(P, batch_size)]
+    out = parts[0] if len(parts) == 1 else (torch.cat(parts) if isinstance(X, torch.Tensor) else np.concatenate(parts))
+    return out if vector else out[:, :, 0]
+
+
+def cone_constraints(X: Array, D: Array, V: Array) -> Array:
+    """``C[:, i] = (2 D_i - I) X v_i``, shape ``(n, P)``; ``v_i`` is in its cone iff column ``i`` is ``>= 0``."""
+    S = 2.0 * _mask(D, X) - 1.0
+    return S * (X @ V.T)
+
+
+def beta_max(X: np.ndarray, y: np.ndarray, patterns: np.ndarray, loss: FastLoss = "squared") -> float:
+    """``max_i ||X^T D_i r_0||`` with ``r_0 = -grad l(0)``: for ``beta >=`` this value ``U = 0`` solves the gated
+    program (and the ReLU program, whose blocks are restricted further). Benchmarks use ``beta = 0.1 beta_max``."""
+    X = check_X(X)
+    y = check_y(y, X.shape[0], allow_2d=True)
+    patterns = check_patterns(patterns, X.shape[0])
+    r0 = y if loss == "squared" else negative_gradient(np.zeros_like(y), y, loss)
+    G = gated_adjoint(X, patterns, r0)
+    return float(np.max(np.linalg.norm(G.reshape(G.shape[0], -1), axis=1)))
+
+
