@@ -70,6 +70,7 @@ import numpy as np
 import torch
 
 from cvxnn_core._linalg import RELATIVE_RANK_RTOL, centred_svd
+from cvxnn_core._training import TrainResult, limit_threads, sweep
 from cvxnn_core._validation import (
     check_beta,
     check_bn_weights,
@@ -84,7 +85,6 @@ from cvxnn_core._validation import (
     check_X_y,
 )
 from cvxnn_core.losses import Loss, loss_value
-from cvxnn_core.nonconvex import TrainResult
 from cvxnn_core.recovery import TwoLayerNet
 
 Optimizer = Literal["adam", "sgd"]
@@ -577,21 +577,15 @@ def train_batchnorm(
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
     if progress is None:
         progress = sys.stderr.isatty()
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(check_positive_int(threads, "threads"))
-    try:
+    with limit_threads(threads, blas=True):
         module = BatchNormReLU(X.shape[1], width, seed=seed, init_scale=init_scale)
         if init == "isotropic":
             with torch.no_grad():
                 module.W1.copy_(torch.as_tensor(_isotropic_W1(X, width, seed)))
         run = _train_torch if backend == "torch" else _train_numpy
         start = time.perf_counter()
-        with _blas_threads(threads):
-            initial, history, weights = run(X, y, module, beta, loss, optimizer, lr, momentum, epochs, progress)
+        initial, history, weights = run(X, y, module, beta, loss, optimizer, lr, momentum, epochs, progress)
         elapsed = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(previous)
     if not np.all(np.isfinite(history)):
         raise FloatingPointError(
             f"{optimizer} diverged (objective became {history[~np.isfinite(history)][0]}); lower lr (now {lr})"
@@ -615,20 +609,6 @@ def _isotropic_W1(X: np.ndarray, width: int, seed: int) -> np.ndarray:
     Z = torch.randn(width, white.rank, generator=gen, dtype=torch.float64).numpy()
     Z *= np.sqrt(np.sum(white.s**2) / (X.shape[1] * white.rank))
     return (Z / white.s) @ white.V.T
-
-
-def _blas_threads(threads: int | None):
-    """Limit numpy's BLAS threads (threadpoolctl, a scikit-learn dependency) like torch's: small products are
-    slower on several threads. A no-op when ``threads`` is None or threadpoolctl is missing."""
-    import contextlib
-
-    if threads is None:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=threads, user_api="blas")
 
 
 def _bar(epochs: int, optimizer: str, width: int, progress: bool):
@@ -707,14 +687,11 @@ def train_batchnorm_sweep(
     **kwargs: Any,
 ) -> list[BatchNormTrainResult]:
     """One :func:`train_batchnorm` run per (optimizer, width, seed); ``optimizers`` maps a name to its step size."""
-    from tqdm import tqdm
-
-    if progress is None:
-        progress = sys.stderr.isatty()
-    runs = [(opt, int(m), int(s)) for opt in optimizers for m in widths for s in seeds]
-    return [
-        train_batchnorm(
-            X, y, m, beta, optimizer=opt, lr=optimizers[opt], epochs=epochs, seed=s, loss=loss, progress=False, **kwargs
-        )
-        for opt, m, s in tqdm(runs, desc="BN training runs", disable=not progress)
-    ]
+    return sweep(
+        lambda m, **kw: train_batchnorm(X, y, m, beta, epochs=epochs, loss=loss, **kw, **kwargs),
+        optimizers=optimizers,
+        widths=widths,
+        seeds=seeds,
+        desc="BN training runs",
+        progress=progress,
+    )

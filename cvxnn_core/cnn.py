@@ -57,11 +57,12 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from cvxnn_core._cvx import CNN_SOLVER_OPTIONS, check_solver, clean_blocks, project_blocks, solve_linked
+from cvxnn_core._training import TrainResult, limit_threads
 from cvxnn_core._validation import (
     check_beta,
     check_channels,
@@ -80,9 +81,6 @@ from cvxnn_core._validation import (
 )
 from cvxnn_core.losses import Loss, loss_value
 from cvxnn_core.patterns import enumerate_patterns, sample_patterns
-
-if TYPE_CHECKING:
-    from cvxnn_core.nonconvex import TrainResult
 
 Pooling = Literal["average", "sum"]
 POOLINGS = ("average", "sum")
@@ -512,8 +510,6 @@ def _train_runs(P, y, runs, beta, *, optimizer, lr, epochs, batch, loss, pooling
     elapsed = (time.perf_counter() - start) / R
     if not np.all(np.isfinite(history)):
         raise FloatingPointError(f"{optimizer} diverged (objective became non-finite); lower lr (now {lr})")
-    from cvxnn_core.nonconvex import TrainResult
-
     Uf, wf = U.detach().numpy(), w2.detach().numpy()
     return [
         TrainResult(
@@ -527,18 +523,6 @@ def _train_runs(P, y, runs, beta, *, optimizer, lr, epochs, batch, loss, pooling
         )
         for r, (width, seed) in enumerate(runs)
     ]
-
-
-def _with_threads(threads, fn):
-    import torch
-
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(check_positive_int(threads, "threads"))
-    try:
-        return fn()
-    finally:
-        torch.set_num_threads(previous)
 
 
 def train_cnn(
@@ -627,9 +611,8 @@ def train_cnn_sweep(
         name, step, _ = check_optimizer(name, lr, DEFAULT_LR, momentum)
         check_positive_number(init_scale, "init_scale")
         runs = [(m, s) for m in widths for s in seeds]
-        out += _with_threads(
-            threads,
-            lambda name=name, step=step, runs=runs: _train_runs(
+        with limit_threads(threads):
+            out += _train_runs(
                 P,
                 y,
                 runs,
@@ -643,8 +626,7 @@ def train_cnn_sweep(
                 init_scale=init_scale,
                 momentum=momentum,
                 progress=progress,
-            ),
-        )
+            )
     return out
 
 

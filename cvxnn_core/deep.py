@@ -65,6 +65,7 @@ import numpy as np
 
 from cvxnn_core._linalg import WHITENED_ATOL, check_whitened
 from cvxnn_core._linalg import whiten_columns as whiten_columns  # re-exported: the input the closed forms expect
+from cvxnn_core._training import limit_threads
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
@@ -471,25 +472,6 @@ def _scheduler(opt, lr_schedule: str, epochs: int):
     return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
 
 
-class _torch_threads:
-    """Use ``threads`` torch threads inside the block (the tiny problems here are fastest on one)."""
-
-    def __init__(self, threads: int | None) -> None:
-        self.threads = threads
-
-    def __enter__(self):
-        import torch
-
-        self.previous = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(check_positive_int(self.threads, "threads"))
-
-    def __exit__(self, *exc):
-        import torch
-
-        torch.set_num_threads(self.previous)
-
-
 @dataclass(frozen=True)
 class DeepLinearRun:
     """Outcome of :func:`train_deep_linear`.
@@ -556,7 +538,7 @@ def train_deep_linear_sweep(
     B = len(beta_list)
     record = set(_record_points(steps, n_records).tolist())
 
-    with _torch_threads(threads):
+    with limit_threads(threads):
         gen = torch.Generator().manual_seed(seed)
         init = [torch.randn(dims[i], dims[i + 1], generator=gen, dtype=torch.float64) for i in range(L)]
         Ws = [
@@ -717,7 +699,7 @@ def train_bn_relu_classifier(
     lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
     record = set(_record_points(epochs, n_records).tolist())
 
-    with _torch_threads(threads):
+    with limit_threads(threads):
         gen = torch.Generator().manual_seed(seed)
         dt = torch.float64
 
@@ -862,7 +844,7 @@ def train_deep_relu(
     lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
     dims = [d] + [width] * (depth - 1) + [1]
 
-    with _torch_threads(threads):
+    with limit_threads(threads):
         gen = torch.Generator().manual_seed(seed)
         dt = torch.float64
         Ws = [

@@ -17,13 +17,13 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from cvxnn_core._training import TrainResult, limit_threads, sweep
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
@@ -42,26 +42,6 @@ from cvxnn_core.recovery import TwoLayerNet
 
 Optimizer = Literal["adam", "sgd"]
 DEFAULT_LR = {"adam": 1e-2, "sgd": 1e-3}
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """Outcome of a training run: ``net`` (numpy weights: a ``TwoLayerNet`` for :func:`train_two_layer`, the
-    architecture's own class for the other trainers of the package), ``history`` (full objective after each
-    epoch, ``(epochs,)``), ``initial_objective``, ``train_time`` (s), ``optimizer``, ``lr``, ``seed``."""
-
-    net: Any
-    history: np.ndarray
-    initial_objective: float
-    train_time: float
-    optimizer: str
-    lr: float
-    seed: int
-
-    @property
-    def objective(self) -> float:
-        """Final full-batch objective."""
-        return float(self.history[-1])
 
 
 def torch_loss(f: torch.Tensor, y: torch.Tensor, loss: Loss) -> torch.Tensor:
@@ -139,10 +119,7 @@ def train_two_layer(
     if progress is None:
         progress = sys.stderr.isatty()
 
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(check_positive_int(threads, "threads"))
-    try:
+    with limit_threads(threads):
         return _train(
             X,
             y,
@@ -161,8 +138,6 @@ def train_two_layer(
             progress,
             free_bias,
         )
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 def _train(
@@ -247,24 +222,10 @@ def train_sweep(
 
     Extra keyword arguments go to :func:`train_two_layer`. A tqdm bar counts the runs.
     """
-    if progress is None:
-        progress = sys.stderr.isatty()
-    runs = [(opt, int(m), int(s)) for opt in optimizers for m in widths for s in seeds]
-    out = []
-    for opt, m, s in tqdm(runs, desc="training runs", disable=not progress):
-        out.append(
-            train_two_layer(
-                X,
-                y,
-                m,
-                beta,
-                optimizer=opt,
-                lr=optimizers[opt],
-                epochs=epochs,
-                seed=s,
-                loss=loss,
-                progress=False,
-                **kwargs,
-            )
-        )
-    return out
+    return sweep(
+        lambda m, **kw: train_two_layer(X, y, m, beta, epochs=epochs, loss=loss, **kw, **kwargs),
+        optimizers=optimizers,
+        widths=widths,
+        seeds=seeds,
+        progress=progress,
+    )

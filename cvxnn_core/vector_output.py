@@ -85,11 +85,11 @@ import numpy as np
 
 from cvxnn_core._cvx import DEFAULT_SOLVER, SDP_SOLVER_OPTIONS, check_solver, run_problem
 from cvxnn_core._linalg import WHITENED_ATOL, check_whitened, row_space_basis
+from cvxnn_core._training import TrainResult, limit_threads
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
     check_patterns,
-    check_positive_int,
     check_seed,
     check_torch_device,
     check_torch_dtype,
@@ -944,25 +944,6 @@ def soft_thresholded_svd(
 # ----------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class VectorTrainResult:
-    """Outcome of :func:`train_vector_network`: ``net`` (numpy weights), ``history`` (full-batch objective after
-    each epoch, ``(epochs,)``), ``initial_objective``, ``train_time`` (s), ``optimizer``, ``lr``, ``seed``."""
-
-    net: VectorNet
-    history: np.ndarray
-    initial_objective: float
-    train_time: float
-    optimizer: str
-    lr: float
-    seed: int
-
-    @property
-    def objective(self) -> float:
-        """Final full-batch objective."""
-        return float(self.history[-1])
-
-
 def _torch_objectives(X, Y, W1, W2, beta, scale=1.0):
     """Per-network objectives ``(S,)`` for stacked weights ``W1`` ``(S, m, d)``, ``W2`` ``(S, m, c)`` and data
     ``X`` ``(S, b, d)`` or ``(b, d)``."""
@@ -983,10 +964,7 @@ def _train(X, Y, width, beta, optimizer, lr, epochs, seeds, batch, init_scale, t
     c = Y.shape[1]
     dtype = torch.float64 if dtype is None else check_torch_dtype(dtype)
     device = check_torch_device(device)
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(check_positive_int(threads, "threads"))
-    try:
+    with limit_threads(threads):
         gens = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
         init1, init2 = [], []
         for gen in gens:  # same draws, in the same order, as a single run with that seed
@@ -1024,13 +1002,11 @@ def _train(X, Y, width, beta, optimizer, lr, epochs, seeds, batch, init_scale, t
             with torch.no_grad():
                 history[:, -1] = _torch_objectives(Xt, Yt, W1, W2, beta).cpu().numpy()
         elapsed = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(previous)
     if not np.all(np.isfinite(history)):
         raise FloatingPointError(f"{optimizer} diverged (objective became non-finite); lower lr (now {lr})")
     W1n, W2n = W1.detach().cpu().double().numpy(), W2.detach().cpu().double().numpy()
     return [
-        VectorTrainResult(VectorNet(W1n[k], W2n[k]), history[k], float(initial[k]), elapsed, optimizer, lr, int(s))
+        TrainResult(VectorNet(W1n[k], W2n[k]), history[k], float(initial[k]), elapsed, optimizer, lr, int(s))
         for k, s in enumerate(seeds)
     ]
 
@@ -1050,7 +1026,7 @@ def train_vector_network(
     threads: int | None = 1,
     dtype: torch.dtype | None = None,
     device: str = "cpu",
-) -> VectorTrainResult:
+) -> TrainResult:
     r"""Train ``f(X) = (X W1^T)_+ W2`` (``W1`` ``(m, d)``, ``W2`` ``(m, c)``) on the weight-decay objective.
 
     Minimises ``0.5 ||f(X) - Y||_F^2 + (beta/2)(||W1||_F^2 + ||W2||_F^2)`` (weight decay inside the loss, as in
@@ -1090,7 +1066,7 @@ def train_vector_sweep(
     threads: int | None = 1,
     dtype: torch.dtype | None = None,
     device: str = "cpu",
-) -> list[VectorTrainResult]:
+) -> list[TrainResult]:
     """One run per (optimizer, width, seed), equal to :func:`train_vector_network` with those arguments.
 
     ``optimizers`` maps ``"adam"``/``"sgd"`` to a step size. The seeds of one (optimizer, width) are trained

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvxnn_core._cvx import block_norms
+from cvxnn_core._training import progress_bar
 from cvxnn_core._validation import (
     check_beta,
     check_patterns,
@@ -18,7 +19,7 @@ from cvxnn_core._validation import (
 )
 from cvxnn_core.duality import NO_CONSTRAINT_SCALE, cone_supports, relative_gap
 from cvxnn_core.losses import best_dual_scale, dual_value, loss_value
-from cvxnn_core.solvers.fista import FirstOrderResult, _prepare, _progress_bar
+from cvxnn_core.solvers.fista import FirstOrderResult, _prepare
 from cvxnn_core.solvers.operators import gated_forward
 from cvxnn_core.solvers.relu_al import _append, _relative_violation, feasible_point
 
@@ -132,7 +133,7 @@ def active_set_relu(
     best_lower = -math.inf
     converged = False
     solves = 0
-    bar = _progress_bar(progress, max_rounds, "active set (ReLU)")
+    bar = progress_bar(progress, total=max_rounds, desc="active set (ReLU)")
     for rnd in range(1, max_rounds + 1):
         # certify the current feasible point Z
         f = gated_forward(X, patterns, Z[:P] - Z[P:])
@@ -262,7 +263,7 @@ def grow_patterns(
     max_rounds = check_positive_int(max_rounds, "max_rounds")
     rounds: list[PatternGrowth] = []
     warm = None
-    bar = _progress_bar(progress, max_rounds, "pattern growth")
+    bar = progress_bar(progress, total=max_rounds, desc="pattern growth")
     for k in range(max_rounds):
         result = active_set_relu(X, y, beta, D, tol=tol, seed=seed, warm_start=warm)
         P = D.shape[1]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from cvxnn_core._cvx import block_norms
 from cvxnn_core._validation import (
@@ -267,19 +265,6 @@ def _prepare(X, y, beta, patterns, loss, tol, max_iters, seed, allow_2d):
     return X, y, beta, patterns, loss, float(tol), max_iters, seed
 
 
-class _Threads:
-    def __init__(self, threads):
-        self.threads = None if threads is None else check_positive_int(threads, "threads")
-
-    def __enter__(self):
-        self.previous = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.previous)
-
-
 def _zero_small(B: np.ndarray, scale: float) -> np.ndarray:
     B = B.copy()
     B[block_norms(B) <= BLOCK_ZERO_TOL * scale] = 0.0
@@ -301,11 +286,5 @@ def gated_certificate(
     t = best_dual_scale(r, y, loss, beta / smax if smax > 0 else NO_CONSTRAINT_SCALE)
     lam = t * r
     return primal, float(dual_value(lam, y, loss)), lam
-
-
-def _progress_bar(progress: bool | None, total: int, desc: str):
-    if progress is None:
-        progress = sys.stderr.isatty()
-    return tqdm(total=total, desc=desc, disable=not progress, leave=False)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from cvxnn_core._cvx import block_norms
+from cvxnn_core._training import limit_threads, progress_bar
 from cvxnn_core._validation import (
     check_patterns,
     check_positive_int,
@@ -25,9 +26,7 @@ from cvxnn_core.solvers.fista import (
     _GatedSmooth,
     _power_iteration,
     _prepare,
-    _progress_bar,
     _start_state,
-    _Threads,
     _zero_small,
     fista_step,
     gated_certificate,
@@ -93,7 +92,7 @@ def fista_gated(
     P = patterns.shape[1]
     vector = y.ndim == 2
     c = y.shape[1] if vector else 1
-    with _Threads(threads):
+    with limit_threads(threads):
         start = time.perf_counter()
         Xt = torch.as_tensor(X, dtype=dt, device=dev)
         Dt = torch.as_tensor(patterns, device=dev).to(dt)
@@ -120,7 +119,7 @@ def fista_gated(
         converged = False
         iterations = 0
         outer = 0
-        bar = _progress_bar(progress, max_iters, "FISTA (gated)")
+        bar = progress_bar(progress, total=max_iters, desc="FISTA (gated)")
         timed_out = False
         while iterations < max_iters and not converged and not timed_out:
             outer += 1

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from cvxnn_core._cvx import block_norms
+from cvxnn_core._training import limit_threads, progress_bar
 from cvxnn_core._validation import (
     check_choice,
     check_positive_int,
@@ -24,9 +25,7 @@ from cvxnn_core.solvers.fista import (
     _ALSmooth,
     _power_iteration,
     _prepare,
-    _progress_bar,
     _start_state,
-    _Threads,
     _zero_small,
     fista_step,
 )
@@ -166,7 +165,7 @@ def al_relu(
     }
     best = (math.inf, np.zeros((2 * P, d)))
     best_dual = (-math.inf, np.zeros(n))
-    with _Threads(threads):
+    with limit_threads(threads):
         Z0 = np.zeros((2 * P, d))
         used = 0
         if warm_start == "gated":
@@ -198,7 +197,7 @@ def al_relu(
         prev_viol = math.inf
         converged = False
         outer = 0
-        bar = _progress_bar(progress, max_iters, "AL (ReLU)")
+        bar = progress_bar(progress, total=max_iters, desc="AL (ReLU)")
         while outer < max_outer and used < max_iters and not converged:
             if max_time is not None and time.perf_counter() - start > max_time and np.isfinite(best[0]):
                 break

@@ -1,0 +1,104 @@
+"""What every trainer of the package shares: thread limits, progress bars, one result type, one sweep.
+
+Trainers minimise the weight-decay objective of their architecture with Adam or SGD in torch (or numpy) and
+return a :class:`TrainResult`; a sweep trains one network per (optimizer, width, seed) and returns the runs in
+that order. Small problems are fastest on one thread, so trainers take ``threads`` (default 1) and run inside
+:func:`limit_threads`, which restores the caller's settings afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from cvxnn_core._validation import check_positive_int, check_seed
+
+__all__ = ["TrainResult", "limit_threads", "progress_bar", "show_progress", "sweep"]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of a training run: ``net`` (numpy weights in the architecture's own class: a
+    :class:`~cvxnn_core.recovery.TwoLayerNet`, a :class:`~cvxnn_core.vector_output.VectorNet`, a
+    :class:`~cvxnn_core.cnn.TwoLayerCNN`, a :class:`~cvxnn_core.batchnorm.BatchNormNet`), ``history`` (full-batch
+    objective after each epoch, ``(epochs,)``), ``initial_objective``, ``train_time`` (s), ``optimizer``, ``lr``,
+    ``seed``."""
+
+    net: Any
+    history: np.ndarray
+    initial_objective: float
+    train_time: float
+    optimizer: str
+    lr: float
+    seed: int
+
+    @property
+    def objective(self) -> float:
+        """Final full-batch objective."""
+        return float(self.history[-1])
+
+
+@contextlib.contextmanager
+def limit_threads(threads: int | None, *, blas: bool = False) -> Iterator[None]:
+    """Run the block with ``threads`` torch CPU threads (and, with ``blas``, numpy's BLAS threads through
+    threadpoolctl); ``None`` keeps the current settings. The previous settings are restored on exit."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(check_positive_int(threads, "threads"))
+    try:
+        with _blas_limit(threads if blas else None):
+            yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _blas_limit(threads: int | None):
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits  # a scikit-learn dependency
+
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def show_progress(progress: bool | None) -> bool:
+    """``progress`` or, when ``None``, whether stderr is a terminal (bars in a shell, none in logs and notebooks)."""
+    return sys.stderr.isatty() if progress is None else bool(progress)
+
+
+def progress_bar(
+    progress: bool | None, *, iterable: Iterable[Any] | None = None, total: int | None = None, desc: str = ""
+) -> tqdm:
+    """A tqdm bar on stderr, shown as :func:`show_progress` says; transient (``leave=False``) unless over runs."""
+    return tqdm(iterable, total=total, desc=desc, disable=not show_progress(progress), leave=False, file=sys.stderr)
+
+
+def sweep(
+    train: Callable[..., TrainResult],
+    *,
+    optimizers: Mapping[str, float | None],
+    widths: Sequence[int],
+    seeds: Sequence[int],
+    desc: str = "training runs",
+    progress: bool | None = None,
+    **kwargs: Any,
+) -> list[TrainResult]:
+    """``train(width, optimizer=..., lr=..., seed=..., progress=False, **kwargs)`` for every (optimizer, width, seed),
+    in that order; ``optimizers`` maps ``"adam"``/``"sgd"`` to a step size (``None``: the trainer's default). A tqdm
+    bar counts the runs."""
+    widths = [check_positive_int(m, "widths[i]") for m in widths]
+    seeds = [check_seed(s, "seeds[i]") for s in seeds]
+    if not widths or not seeds or not optimizers:
+        raise ValueError("widths, seeds and optimizers must each name at least one value")
+    runs = [(opt, m, s) for opt in optimizers for m in widths for s in seeds]
+    return [
+        train(m, optimizer=opt, lr=optimizers[opt], seed=s, progress=False, **kwargs)
+        for opt, m, s in progress_bar(progress, iterable=runs, desc=desc)
+    ]
