@@ -38,6 +38,7 @@ __all__ = [
     "cutting_plane",
     "datasets",
     "deep",
+    "duality",
     "estimators",
     "interpretation",
     "kernels",
@@ -47,5 +48,7 @@ __all__ = [
     "programs",
     "recovery",
     "results",
+    "solvers",
+    "splines",
     "vector_output",
 ]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cvxnn_core.closed_form import kink_positions, min_norm_spline, ramp_lasso, rank_one_relu
+from cvxnn_core.closed_form import rank_one_relu
+from cvxnn_core.splines import kink_positions, min_norm_spline, ramp_lasso
 from cvxnn_core.datasets import add_intercept, one_dimensional
 from cvxnn_core.patterns import enumerate_patterns
 from cvxnn_core.programs import solve_relu

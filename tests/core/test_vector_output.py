@@ -17,6 +17,7 @@ from cvxnn_core.closed_form import whiten_rows, whitened_relu
 from cvxnn_core.datasets import add_intercept
 from cvxnn_core.patterns import enumerate_patterns
 from cvxnn_core.programs import solve_gated_relu, solve_relu
+from cvxnn_core.vector_output.programs import _lifted_penalty as lifted_penalty
 
 RTOL = 1e-6  # the book's tolerance for exact identities solved to 1e-8 by the interior-point method
 ORDER_RTOL = 1e-7  # slack on "relaxation <= exact <= SGD"
@@ -69,7 +70,7 @@ def test_objective_is_loss_plus_beta_times_penalty_of_the_returned_blocks(proble
     if method == "nuclear":
         penalty = sum(np.linalg.svd(p.rays @ p.coef, compute_uv=False).sum() for p in res.pieces)
     else:
-        penalty = sum(vo._lifted_penalty(p.gram, p.rays) for p in res.pieces)
+        penalty = sum(lifted_penalty(p.gram, p.rays) for p in res.pieces)
     assert res.objective == pytest.approx(loss + problem.beta * penalty, rel=1e-12)
     assert res.V.shape == (problem.D.shape[1], problem.X.shape[1], problem.Y.shape[1])
 
