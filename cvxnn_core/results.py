@@ -1,15 +1,18 @@
 """Numbers and claims recorded by a chapter, written to ``<output_dir>/numbers.json``.
 
-Every chapter backs its claims with measured numbers. A claim is a comparison
-``value <op> threshold`` with ``op`` one of ``"<=", "<", ">=", ">"``; it is evaluated
-here, once, and stored with its statement so that the runner can collect it and the
-book can render a Claims page. The file is rewritten atomically (temporary file, then
-rename) after every call, so an interrupted chapter never leaves a half-written file.
+Every chapter backs its claims with measured numbers. A claim is declared once, in the chapter's file
+``book/<slug>.toml`` (``[[claims]]`` tables: ``name``, ``kind``, ``statement``, ``measured``, ``op``,
+``threshold``), and measured in the notebook with ``rec.claim("<slug>.<name>", value)``: the comparison
+``value <op> threshold`` (``op`` one of ``"<=", "<", ">=", ">"``) is evaluated here, once, and stored with its
+statement so that the runner can collect it and the book can render a Claims page. A threshold given as a string
+names a parameter of the chapter; the notebook passes its value (``rec.claim(id, value, threshold=tol)``). The file
+is rewritten atomically (temporary file, then rename) after every call, so an interrupted chapter never leaves a
+half-written file.
 
 File layout::
 
     {"numbers": {name: value, ...},
-     "claims": {claim_id: {"statement", "value", "op", "threshold", "passed"}, ...},
+     "claims": {claim_id: {"statement", "measured", "value", "op", "threshold", "passed"}, ...},
      "meta": {...}}
 """
 
@@ -20,6 +23,9 @@ import math
 import operator
 import os
 import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +34,67 @@ import numpy as np
 Op = Literal["<=", "<", ">=", ">"]
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 NUMBERS_FILE = "numbers.json"
+CLAIM_KINDS = ("paper", "check", "speed")
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """A declared claim: id ``<slug>.<name>``, the human ``statement``, its ``kind`` (``paper``: a paper's
+    statement, measured; ``check``: consistency of our construction; ``speed``: a timing ratio), what the value
+    ``measured`` is, and the requirement ``value <op> threshold``; a string ``threshold`` names a parameter of
+    the chapter. ``paper`` is the bib key when the claim is about a paper other than the chapter's."""
+
+    id: str
+    statement: str
+    kind: str
+    measured: str
+    op: Op
+    threshold: float | str
+    paper: str | None = None
+
+
+def chapter_spec_path(slug: str, start: str | os.PathLike[str] | None = None) -> Path:
+    """``book/<slug>.toml`` seen from ``start`` (default: the working directory) or one of its parents, or
+    ``<slug>.toml`` beside ``start`` (a notebook opened from ``book/``)."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        for candidate in (folder / "book" / f"{slug}.toml", folder / f"{slug}.toml"):
+            if candidate.is_file():
+                return candidate
+    raise FileNotFoundError(
+        f"no book/{slug}.toml above {here}: run the chapter from the repository (python -m paper_experiments run "
+        f"--chapter {slug}) or from its book/ folder"
+    )
+
+
+def claim_specs(slug: str, table: Mapping[str, Any]) -> dict[str, ClaimSpec]:
+    """The ``[[claims]]`` of a chapter file (parsed TOML ``table``) as specs keyed by id ``<slug>.<name>``."""
+    specs = {}
+    for entry in table.get("claims", []):
+        try:
+            spec = ClaimSpec(
+                id=f"{slug}.{entry['name']}",
+                statement=str(entry["statement"]),
+                kind=str(entry["kind"]),
+                measured=str(entry["measured"]),
+                op=entry["op"],
+                threshold=entry["threshold"],
+                paper=entry.get("paper"),
+            )
+        except KeyError as exc:
+            raise ValueError(f"book/{slug}.toml: a [[claims]] entry lacks {exc.args[0]!r}: {dict(entry)}") from None
+        if spec.op not in _OPS:
+            raise ValueError(f"book/{slug}.toml: claim {spec.id} has op {spec.op!r}; choose one of {sorted(_OPS)}")
+        if isinstance(spec.threshold, bool) or not isinstance(spec.threshold, int | float | str):
+            raise ValueError(f"book/{slug}.toml: claim {spec.id} needs a numeric threshold or a parameter name")
+        specs[spec.id] = spec
+    return specs
+
+
+def load_claim_specs(slug: str, start: str | os.PathLike[str] | None = None) -> dict[str, ClaimSpec]:
+    """The claims declared in the chapter file of ``slug`` (:func:`chapter_spec_path`)."""
+    with open(chapter_spec_path(slug, start), "rb") as fh:
+        return claim_specs(slug, tomllib.load(fh))
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -60,12 +127,25 @@ def _jsonable(value: Any) -> Any:
 class Recorder:
     """Collects a chapter's numbers and claims in ``<output_dir>/numbers.json``.
 
-    >>> rec = Recorder("/tmp/out")                                    # doctest: +SKIP
+    ``chapter`` names the chapter whose declared claims (``book/<slug>.toml``) :meth:`claim` measures; ``claims``
+    gives the specs directly instead.
+
+    >>> rec = Recorder("/tmp/out", chapter="two_layer_convex")        # doctest: +SKIP
     >>> rec.number("convex_optimum", 0.123)                           # doctest: +SKIP
-    >>> rec.claim("two_layer_convex.recovered_matches", "...", 1e-9, "<=", 1e-6)  # doctest: +SKIP
+    >>> rec.claim("two_layer_convex.recovery_exact", 1e-9)            # doctest: +SKIP
     """
 
-    def __init__(self, output_dir: str | os.PathLike[str], meta: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        output_dir: str | os.PathLike[str],
+        meta: dict[str, Any] | None = None,
+        *,
+        chapter: str | None = None,
+        claims: Mapping[str, ClaimSpec] | None = None,
+    ) -> None:
+        if chapter is not None and claims is not None:
+            raise ValueError("pass chapter (its book/<slug>.toml is read) or claims, not both")
+        self.claims: dict[str, ClaimSpec] = dict(claims or {}) if chapter is None else load_claim_specs(chapter)
         self.output_dir = Path(output_dir)
         self.path = self.output_dir / NUMBERS_FILE
         self.data: dict[str, Any] = {"numbers": {}, "claims": {}, "meta": _jsonable(meta or {})}
@@ -90,13 +170,24 @@ class Recorder:
         self._flush()
         return value
 
-    def claim(self, claim_id: str, statement: str, value: float, op: Op, threshold: float) -> bool:
-        """Record the claim ``value <op> threshold`` and return whether it holds.
+    def claim(self, claim_id: str, value: float, *, threshold: float | None = None) -> bool:
+        """Measure the declared claim ``claim_id``: record ``value <op> threshold`` and return whether it holds.
 
-        ``value`` must be a finite real number: a NaN never passes.
+        ``value`` must be a finite real number: a NaN never passes. ``threshold`` is passed exactly when the
+        declaration names a parameter (its value in this run); otherwise the declared number is used.
         """
-        if op not in _OPS:
-            raise ValueError(f"op must be one of {sorted(_OPS)}, got {op!r}")
+        if claim_id not in self.claims:
+            known = ", ".join(sorted(self.claims)) or "none (pass chapter=<slug>)"
+            raise KeyError(f"claim {claim_id!r} is not declared; declared claims: {known}")
+        spec = self.claims[claim_id]
+        if isinstance(spec.threshold, str):
+            if threshold is None:
+                raise TypeError(f"claim {claim_id!r}: its threshold is the parameter {spec.threshold!r}; pass "
+                                f"threshold={spec.threshold}")
+        elif threshold is not None:
+            raise TypeError(f"claim {claim_id!r} declares the threshold {spec.threshold!r}; do not pass another")
+        else:
+            threshold = spec.threshold
         value, threshold = (x.item() if isinstance(x, np.ndarray) and x.ndim == 0 else x for x in (value, threshold))
         for what, number in (("value", value), ("threshold", threshold)):
             if isinstance(number, bool) or not isinstance(number, int | float | np.integer | np.floating):
@@ -105,11 +196,12 @@ class Recorder:
                 )
         value = float(value)
         threshold = float(threshold)
-        passed = bool(math.isfinite(value) and _OPS[op](value, threshold))
+        passed = bool(math.isfinite(value) and _OPS[spec.op](value, threshold))
         self.data["claims"][claim_id] = {
-            "statement": statement,
+            "statement": spec.statement,
+            "measured": spec.measured,
             "value": _jsonable(value),
-            "op": op,
+            "op": spec.op,
             "threshold": threshold,
             "passed": passed,
         }

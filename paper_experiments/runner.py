@@ -563,7 +563,7 @@ def _verify(chapter: Chapter, out: Path, profile: str) -> tuple[dict[str, dict[s
         if claim.judged(profile) and not entry.get("passed"):
             problems.append(f"claim {claim.id} failed: {entry['value']} {entry['op']} {entry['threshold']}")
     for claim_id in sorted(set(recorded) - set(chapter.claim_ids)):
-        problems.append(f"undeclared claim {claim_id} (declare it in the registry)")
+        problems.append(f"undeclared claim {claim_id} (declare it in book/{chapter.slug}.toml)")
     return claims, missing, problems
 
 

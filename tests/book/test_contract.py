@@ -1,7 +1,7 @@
 """Static contract of every registered chapter and of the environment files (no kernel, sub-second).
 
 A chapter notebook is committed without outputs, has exactly one ``parameters`` cell whose defaults
-are the registry's ``full`` set, cites its paper in the first markdown cell, mentions every
+are the ``full`` set the registry reads, cites its paper in the first markdown cell, mentions every
 declared claim and figure id, and imports nothing private. ``environment.yml`` installs the package
 itself, so ``pyproject.toml`` is the one source of pins.
 """

@@ -192,10 +192,18 @@ CASES = [
     ("one_dimensional kind", lambda: datasets.one_dimensional(10, kind="cosine"), ValueError, "kind must be"),
     ("add_intercept 1-D", lambda: datasets.add_intercept(Y), ValueError, r"X must have shape \(n, d\)"),
     # --- results
-    ("Recorder.claim value string", lambda: results.Recorder(_tmp()).claim("a.b", "s", "abc", "<=", 1.0), TypeError,
+    ("Recorder.claim value string", lambda: _recorder().claim("a.b", "abc"), TypeError,
      "claim 'a.b': value must be a real number, got str"),
-    ("Recorder.claim op", lambda: results.Recorder(_tmp()).claim("a.b", "s", 1.0, "==", 1.0), ValueError,
-     "op must be one of"),
+    ("Recorder.claim undeclared", lambda: _recorder().claim("a.typo", 1.0), KeyError,
+     "claim 'a.typo' is not declared; declared claims: a.b, a.c"),
+    ("Recorder.claim second threshold", lambda: _recorder().claim("a.b", 1.0, threshold=2.0), TypeError,
+     "declares the threshold 1.0; do not pass another"),
+    ("Recorder.claim parameter threshold missing", lambda: _recorder().claim("a.c", 1.0), TypeError,
+     "its threshold is the parameter 'tol'; pass threshold=tol"),
+    ("claim_specs op", lambda: results.claim_specs("a", {"claims": [{**SPEC, "op": "=="}]}), ValueError,
+     "claim a.b has op '=='"),
+    ("claim_specs missing key", lambda: results.claim_specs("a", {"claims": [{"name": "b"}]}), ValueError,
+     "a \\[\\[claims\\]\\] entry lacks 'statement'"),
     ("Recorder.number object", lambda: results.Recorder(_tmp()).number("thing", object()), TypeError,
      "number 'thing': object cannot be stored in numbers.json"),
     # --- closed forms, kernels, deep, vector output, cnn, batchnorm, cutting plane, interpretation
@@ -239,6 +247,15 @@ def _tmp():
     import tempfile
 
     return tempfile.mkdtemp(prefix="cvxnn-bad-input-")
+
+
+SPEC = {"name": "b", "kind": "check", "statement": "s", "measured": "m", "op": "<=", "threshold": 1.0}
+
+
+def _recorder() -> results.Recorder:
+    """A recorder with the claims ``a.b`` (``<= 1.0``) and ``a.c`` (threshold: the parameter ``tol``)."""
+    specs = results.claim_specs("a", {"claims": [SPEC, {**SPEC, "name": "c", "threshold": "tol"}]})
+    return results.Recorder(_tmp(), claims=specs)
 
 
 def test_the_table_covers_every_public_module_and_at_least_sixty_cases():

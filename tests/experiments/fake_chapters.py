@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nbformat
 
-from paper_experiments.registry import Chapter, Claim
+from paper_experiments.registry import Chapter, Claim, chapter_toml
 from paper_experiments.runner import Project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,11 +39,11 @@ BODY = """\
 time.sleep(sleep_s)
 if fail:
     raise ValueError("asked to fail")
-rec = Recorder(output_dir)
+rec = Recorder(output_dir, chapter="{slug}")
 rec.number("n", n)
-rec.claim("{slug}.positive", "n is positive", value, ">", 0)
+rec.claim("{slug}.positive", value)
 if extra_claim:
-    rec.claim("{slug}.extra", "not declared", 1, ">", 0)
+    rec.claim("{slug}.extra", 1)
 with style():
     fig, ax = plt.subplots()
     ax.plot(range(n))
@@ -78,7 +78,7 @@ def fake_chapter(slug: str, figures: tuple[str, ...] = ("fig_line",), **smoke: o
         title=f"Fake {slug}",
         citation="fakepaper",
         figures=figures,
-        claims=(Claim(f"{slug}.positive", "n is positive", "paper"),),
+        claims=(Claim(f"{slug}.positive", "n is positive", "paper", "the value", ">", 0.0),),
         full={"n": 3, "value": 1.0, "sleep_s": 0.0, "fail": False, "extra_claim": False,
               "output_dir": f"_build/results/{slug}/default"},
         smoke=dict(smoke),
@@ -99,7 +99,8 @@ def make_fake_root(tmp_path: Path) -> Path:
 
 
 def make_project(root: Path, *chapters: Chapter) -> Project:
-    """A project over ``root`` with ``chapters``, writing each chapter's notebook."""
+    """A project over ``root`` with ``chapters``, writing each chapter's notebook and chapter file."""
     for chapter in chapters:
         write_notebook(root, chapter.slug)
+        (root / "book" / f"{chapter.slug}.toml").write_text(chapter_toml(chapter))
     return Project(root=root, chapters={chapter.slug: chapter for chapter in chapters})

@@ -30,21 +30,25 @@ def test_valid_synthetic_registry_passes(fake_root: Path) -> None:
     validate_registry({"alpha": fake_chapter("alpha", n=2)}, fake_root)
 
 
+def _claim(claim_id: str, kind: str = "paper", **fields: object) -> Claim:
+    return Claim(claim_id, "n is positive", kind, "n", ">", 0.0, **fields)  # type: ignore[arg-type]
+
+
 MISTAKES = {
     "mistyped claim id": (
-        {"claims": (Claim("alhpa.positive", "n is positive", "paper"),)},
+        {"claims": (_claim("alhpa.positive"),)},
         "claim id 'alhpa.positive' must look like 'alpha.<name>'",
     ),
     "duplicate claim id": (
-        {"claims": (Claim("alpha.positive", "a", "paper"), Claim("alpha.positive", "b", "check"))},
+        {"claims": (_claim("alpha.positive"), _claim("alpha.positive", kind="check"))},
         "duplicate claim id 'alpha.positive'",
     ),
     "unknown claim kind": (
-        {"claims": (Claim("alpha.positive", "a", "theorem"),)},  # type: ignore[arg-type]
+        {"claims": (_claim("alpha.positive", kind="theorem"),)},  # type: ignore[arg-type]
         "claim 'alpha.positive' has kind 'theorem'",
     ),
     "unknown claim paper": (
-        {"claims": (Claim("alpha.positive", "a", "paper", paper="nobody2099"),)},
+        {"claims": (_claim("alpha.positive", paper="nobody2099"),)},
         "names paper 'nobody2099', which is not in book/references.bib",
     ),
     "duplicate figure id": ({"figures": ("fig_line", "fig_line")}, "duplicate figure id 'fig_line'"),
@@ -54,6 +58,14 @@ MISTAKES = {
     "non-literal parameter": ({"full": {"n": (1, 2), "output_dir": "x"}}, "parameter 'n' = (1, 2) is not"),
     "missing notebook": ({"slug": "beta"}, "beta: notebook book/beta.ipynb does not exist"),
     "slug with a number": ({"slug": "alpha2"}, "slug 'alpha2' is not a snake_case topic name"),
+    "claim without measurement": (
+        {"claims": (Claim("alpha.positive", "a", "paper", " ", ">", 0.0),)},
+        "claim 'alpha.positive' does not say what it measures",
+    ),
+    "threshold from an unknown parameter": (
+        {"claims": (Claim("alpha.positive", "a", "paper", "n", ">", "n_min"),)},
+        "takes its threshold from 'n_min', which is not a parameter of the notebook",
+    ),
     "missing time budget": ({"timeout_s": {"full": 10}}, "timeout_s needs a positive limit for each of smoke, full"),
 }
 

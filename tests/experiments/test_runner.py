@@ -108,20 +108,21 @@ def test_failing_chapter_reports_its_cell_and_leaves_others_intact(fake_root: Pa
 
 
 def test_missing_figure_failed_claim_undeclared_claim_and_timeout_fail_the_chapter(fake_root: Path) -> None:
-    checked = fake_chapter("alpha", figures=("fig_line", "fig_missing"), value=-1.0, extra_claim=True)
+    checked = fake_chapter("alpha", figures=("fig_line", "fig_missing"), value=-1.0)
     # The budget leaves room for the kernel start and imports on a loaded 2-core machine; the sleep cell exceeds it.
     slow = dataclasses.replace(fake_chapter("beta", sleep_s=600), timeout_s={"smoke": 40, "full": 40})
-    project = make_project(fake_root, checked, slow)
-    alpha, beta = run_chapters(None, "smoke", jobs=2, project=project)
+    undeclared = fake_chapter("gamma", extra_claim=True)
+    project = make_project(fake_root, checked, slow, undeclared)
+    alpha, beta, gamma = run_chapters(None, "smoke", jobs=2, project=project)
     assert not alpha.ok and alpha.error is None
     assert alpha.missing_figures == ["fig_missing.png", "fig_missing.svg"]
     assert alpha.problems == [
         "missing figure fig_missing.png",
         "missing figure fig_missing.svg",
         "claim alpha.positive failed: -1.0 > 0.0",
-        "undeclared claim alpha.extra (declare it in the registry)",
     ]
     assert alpha.claims_passed == 0 and alpha.claims_total == 1
+    assert not gamma.ok and gamma.error["ename"] == "KeyError" and "gamma.extra' is not declared" in gamma.error["evalue"]
     assert not beta.ok and beta.error["ename"] == "TimeoutError" and beta.error["cell_index"] == 4
     assert "40 s for the chapter" in beta.error["evalue"]  # the guard stopped the 600 s sleep, not its end
 
