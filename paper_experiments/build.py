@@ -67,7 +67,8 @@ def stage_book(project: Project, profile: str) -> dict[str, str]:
             executed.parent.mkdir(exist_ok=True)
             shutil.copy2(result_dir(project, status) / f"{slug}.ipynb", executed)
             notebook = _staged_notebook(project, chapter, status)
-            notebook.cells.insert(1, nbformat.v4.new_markdown_cell(reproduce_box(chapter, status)))
+            meta = _run_meta(result_dir(project, status))
+            notebook.cells.insert(1, nbformat.v4.new_markdown_cell(reproduce_box(chapter, status, meta)))
             nbformat.write(notebook, stage / "book" / f"{slug}.ipynb")
         else:
             page = _failure_page(project, chapter, status, profile, stage)
@@ -96,9 +97,26 @@ def build_book(project: Project, profile: str) -> BookBuild:
     return BookBuild(ok=done.returncode == 0, index=project.build_dir / "html" / "index.html", pages=pages)
 
 
-def reproduce_box(chapter: Chapter, status: ChapterStatus) -> str:
-    """The generated "Reproduce this page" admonition: command, profile, values, wall time, code version, download."""
+def _run_meta(folder: Path) -> dict:
+    """The ``meta`` a chapter's Recorder wrote (:func:`cvxnn_core.results.run_metadata`), or ``{}``."""
+    from cvxnn_core.results import load_numbers
+
+    try:
+        return dict(load_numbers(folder).get("meta", {}))
+    except (OSError, ValueError):
+        return {}
+
+
+def reproduce_box(chapter: Chapter, status: ChapterStatus, meta: dict | None = None) -> str:
+    """The generated "Reproduce this page" admonition: command, profile, values, wall time, code version, the
+    machine and package versions of the run (``meta``), download."""
     slug, profile = chapter.slug, status.profile
+    meta = meta or {}
+    versions = ", ".join(f"{name} {version}" for name, version in meta.get("versions", {}).items())
+    environment = (
+        f"It ran on Python {meta.get('python', '?')} ({meta.get('machine', 'unknown machine')}) with {versions}. "
+        if versions else ""
+    )
     values = ", ".join(f"`{k}={v!r}`" for k, v in chapter.params(profile).items() if k != "output_dir")
     return (
         f":::{{admonition}} Reproduce this page\n:class: tip\n"
@@ -106,7 +124,7 @@ def reproduce_box(chapter: Chapter, status: ChapterStatus) -> str:
         f"```bash\npython -m paper_experiments run --profile {profile} --chapter {slug}\n```\n\n"
         f"with the **{profile}** parameters ({values}). The run took {status.wall_s:.1f} s and finished "
         f"{status.finished_at}, against commit `{status.git_sha or 'unknown'}` (code hash of `cvxnn_core` and the "
-        f"benchmarks: `{status.core or 'unknown'}`). Download the executed notebook: "
+        f"benchmarks: `{status.core or 'unknown'}`). {environment}Download the executed notebook: "
         f"{{download}}`{slug}.ipynb <{EXECUTED_DIR}/{slug}.ipynb>`.\n\n"
         f"Your own values: `python -m paper_experiments params {slug}` lists the parameters and "
         f"`python -m paper_experiments run --chapter {slug} -p NAME=VALUE` runs the chapter with them into a "

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from cvxnn_core.closed_form import rank_one_relu
-from cvxnn_core.splines import kink_positions, min_norm_spline, ramp_lasso
 from cvxnn_core.datasets import add_intercept, one_dimensional
 from cvxnn_core.patterns import enumerate_patterns
 from cvxnn_core.programs import solve_relu
 from cvxnn_core.recovery import TwoLayerNet, nonconvex_objective, relu_network
+from cvxnn_core.splines import kink_positions, min_norm_spline, ramp_lasso
 
 RTOL_OPT = 1e-6  # optima of two exact methods (interior point at tolerance 1e-10, closed form / polished Lasso)
 

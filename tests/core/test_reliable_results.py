@@ -10,9 +10,9 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
+from cvxnn_core._cvx import BLOCK_ZERO_TOL, clean_blocks
 from cvxnn_core.certificates import certify, certify_convex
 from cvxnn_core.patterns import sample_gates
-from cvxnn_core._cvx import BLOCK_ZERO_TOL, clean_blocks
 from cvxnn_core.programs import convex_objective, solve_gated_relu, solve_relu
 from cvxnn_core.recovery import GatedNet, gated_network
 

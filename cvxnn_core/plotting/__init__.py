@@ -1,0 +1,49 @@
+"""One shared figure style, one way to save figures, and the figures of the chapters over tidy data.
+
+Every figure of the book is drawn inside :func:`style` and saved with :func:`save_figure`, which writes
+``<figure_id>.png``, ``<figure_id>.svg`` and, when the plotted data are given, ``<figure_id>.csv`` into the
+chapter's output folder, each atomically (:mod:`~cvxnn_core.plotting.base`). The figure helpers take the tidy
+data frames a chapter records and return a matplotlib figure; they draw and compute nothing of the math.
+Modules: :mod:`~cvxnn_core.plotting.base` (style, saving, helpers shared by several chapters),
+:mod:`~cvxnn_core.plotting.geometry`, :mod:`~cvxnn_core.plotting.splines`, :mod:`~cvxnn_core.plotting.networks`
+and :mod:`~cvxnn_core.plotting.timing`.
+"""
+
+from cvxnn_core.plotting.base import (
+    FIGURE_FORMATS,
+    JITTER_SEED,
+    RC,
+    add_reference_lines,
+    decision_region_grid,
+    gap_vs_time,
+    image_rows,
+    method_palette,
+    objective_vs_epoch,
+    performance_profile_plot,
+    save_figure,
+    scaling_plot,
+    style,
+)
+from cvxnn_core.plotting.geometry import rectified_ellipsoid_panels, whitened_closed_form_plot
+from cvxnn_core.plotting.splines import kink_positions_plot, min_norm_limit_plot, spline_fit_plot
+
+__all__ = [
+    "FIGURE_FORMATS",
+    "JITTER_SEED",
+    "RC",
+    "add_reference_lines",
+    "decision_region_grid",
+    "gap_vs_time",
+    "image_rows",
+    "kink_positions_plot",
+    "method_palette",
+    "min_norm_limit_plot",
+    "objective_vs_epoch",
+    "performance_profile_plot",
+    "rectified_ellipsoid_panels",
+    "save_figure",
+    "scaling_plot",
+    "spline_fit_plot",
+    "style",
+    "whitened_closed_form_plot",
+]

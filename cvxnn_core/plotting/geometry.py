@@ -1,0 +1,84 @@
+"""Figures of the geometry chapters: the rectified ellipsoid and its optimal neurons, whitened closed forms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy.spatial import ConvexHull
+
+from cvxnn_core.recovery import TwoLayerNet
+
+CLAIM_TOLERANCE = 1e-6  # the relative tolerance at which two optima count as equal (drawn as a reference line)
+
+
+def rectified_ellipsoid_panels(
+    cases: Mapping[int, tuple[np.ndarray, np.ndarray, np.ndarray, TwoLayerNet]],
+    targets: Mapping[int, np.ndarray],
+    beta: float,
+) -> tuple[Figure, pd.DataFrame]:
+    r"""One panel per instance ``seed -> (X, Q, lambda, net)`` of two samples: the curve ``Q`` of ``(Xu)_+`` over
+    ``||u|| = 1`` and its mirror, the hull of both, the dual lines ``lambda^T z = +-beta`` and the optimal neurons
+    ``sign(w2_j) (X u_j)_+`` (``u_j`` the unit first-layer weights). Returns the figure and the drawn points
+    (hull and neurons) as a tidy frame."""
+    panels = []
+    fig, axes = plt.subplots(1, len(cases), figsize=(4.2 * len(cases), 4.2), squeeze=False)
+    for ax, (s, (X, Q, lam, net)) in zip(axes[0], cases.items(), strict=True):
+        both = np.vstack([Q, -Q])
+        hull = both[ConvexHull(both).vertices]
+        U = net.W1 / np.linalg.norm(net.W1, axis=1, keepdims=True)
+        stars = np.sign(net.w2)[:, None] * np.maximum(X @ U.T, 0.0).T
+        stars = np.unique(np.round(stars, 6), axis=0)  # one neuron split over two adjacent cones is one point
+        ax.fill(hull[:, 0], hull[:, 1], color="0.85", label=r"conv($\mathcal{Q}\cup-\mathcal{Q}$)")
+        ax.plot(*np.vstack([Q, Q[:1]]).T, lw=1.6, label=r"$(Xu)_+$ for $\|u\|=1$")
+        ax.plot(*-np.vstack([Q, Q[:1]]).T, lw=1.6, label=r"$-(Xu)_+$ for $\|u\|=1$")
+        lim = 1.25 * np.abs(both).max()
+        t = np.linspace(-lim, lim, 2)
+        for sign in (1, -1):  # the lines lambda^T z = +-beta
+            if abs(lam[1]) > abs(lam[0]):
+                ax.plot(t, (sign * beta - lam[0] * t) / lam[1], "k--", lw=0.9)
+            else:
+                ax.plot((sign * beta - lam[1] * t) / lam[0], t, "k--", lw=0.9)
+        ax.plot([], [], "k--", lw=0.9, label=r"$\lambda^\top z = \pm\beta$")
+        ax.plot(stars[:, 0], stars[:, 1], "*", color="crimson", ms=14, mec="black",
+                label=r"optimal neurons $s_j(Xu_j)_+$")
+        y_text = ", ".join(f"{v:.2f}" for v in targets[s])
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xlabel="$z_1$", ylabel="$z_2$",
+               title=f"y = ({y_text}): {len(stars)} neuron point(s)")
+        panels.append(pd.DataFrame({"seed": s, "part": "hull", "z1": hull[:, 0], "z2": hull[:, 1]}))
+        panels.append(pd.DataFrame({"seed": s, "part": "neuron", "z1": stars[:, 0], "z2": stars[:, 1]}))
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=5, fontsize="small")
+    return fig, pd.concat(panels)
+
+
+def whitened_closed_form_plot(
+    table: pd.DataFrame, line: pd.DataFrame, y: np.ndarray, widths: Sequence[int], floor: float = 1e-16
+) -> Figure:
+    r"""Left: the closed form (``line``: columns ``beta``, ``closed form``) against the solver and the best Adam run
+    (``table``: ``beta``, ``solver``, ``Adam (best)``); right: their relative differences (``solver vs closed
+    form``, ``Adam excess``) on a log axis, exact zeros drawn at ``floor``. Dotted lines mark ``||y_+||`` and
+    ``||y_-||``, where the closed form's regimes change."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    ax.plot(line["beta"], line["closed form"], color="black", lw=1.3, label="closed form (soft thresholding)")
+    ax.plot(table["beta"], table["solver"], "o", mfc="none", ms=8, label="convex program, all patterns")
+    ax.plot(table["beta"], table["Adam (best)"], "x", ms=7, label=f"Adam, best of widths {list(widths)}")
+    for a in (ax, ax2):
+        for t, name in ((np.linalg.norm(np.maximum(y, 0)), r"$\|y_+\|$"), (np.linalg.norm(np.maximum(-y, 0)),
+                                                                          r"$\|y_-\|$")):
+            a.axvline(t, color="0.5", ls=":", lw=1)
+            a.text(t, 0.03, name, ha="right", va="bottom", fontsize="small", transform=a.get_xaxis_transform())
+    ax.set(xlabel=r"weight decay $\beta$", ylabel="training objective")
+    ax.legend(loc="center right", fontsize="small")
+    ax2.plot(table["beta"], table["solver vs closed form"].clip(lower=floor), "o", mfc="none", ms=8,
+             label="|solver - closed form| / closed form")
+    ax2.plot(table["beta"], table["Adam excess"].clip(lower=floor), "x", ms=7,
+             label="(Adam - closed form) / closed form")
+    ax2.axhline(CLAIM_TOLERANCE, color="crimson", ls="--", lw=1, label="claim tolerance")
+    ax2.set(yscale="log", xlabel=r"weight decay $\beta$", ylabel="relative difference")
+    ax2.legend(loc="center left", fontsize="small")
+    fig.tight_layout()
+    return fig
