@@ -25,24 +25,42 @@ from cvxnn_core.plotting.base import (
     style,
 )
 from cvxnn_core.plotting.geometry import rectified_ellipsoid_panels, whitened_closed_form_plot
+from cvxnn_core.plotting.networks import (
+    accuracy_bars,
+    distance_vs_width_plot,
+    neural_collapse_plot,
+    predictor_surfaces_plot,
+    rank_vs_beta_plot,
+    spectrum_plot,
+)
 from cvxnn_core.plotting.splines import kink_positions_plot, min_norm_limit_plot, spline_fit_plot
+from cvxnn_core.plotting.timing import bounds_vs_time_plot, complexity_plot, relaxation_time_plot
 
 __all__ = [
     "FIGURE_FORMATS",
     "JITTER_SEED",
     "RC",
+    "accuracy_bars",
     "add_reference_lines",
+    "bounds_vs_time_plot",
+    "complexity_plot",
     "decision_region_grid",
+    "distance_vs_width_plot",
     "gap_vs_time",
     "image_rows",
     "kink_positions_plot",
     "method_palette",
     "min_norm_limit_plot",
+    "neural_collapse_plot",
     "objective_vs_epoch",
     "performance_profile_plot",
+    "predictor_surfaces_plot",
+    "rank_vs_beta_plot",
     "rectified_ellipsoid_panels",
+    "relaxation_time_plot",
     "save_figure",
     "scaling_plot",
+    "spectrum_plot",
     "spline_fit_plot",
     "style",
     "whitened_closed_form_plot",

@@ -1,0 +1,141 @@
+"""Figures of the chapters on deeper, wider and convolutional networks: ranks, collapse, lazy training, spectra."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+
+def rank_vs_beta_plot(closed: pd.DataFrame, trained: pd.DataFrame, singular_values: np.ndarray) -> Figure:
+    r"""Left: the closed-form rank of ``W1`` against ``beta`` (``closed``: ``beta``, ``rank``) and the trained rank
+    (``trained``: ``beta``, ``trained rank``), grey lines at the singular values of ``X^T Y``; right: the trained
+    singular values (``trained sv <i>``, dots) against the closed form ``sqrt((s_i - beta)_+)`` (``sv <i>``)."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
+    ax.step(closed["beta"], closed["rank"], where="post", color="black", lw=1.4, label="closed form")
+    ax.plot(trained["beta"], trained["trained rank"], "o", ms=6, mfc="none", mew=1.6, label="gradient descent")
+    for s in singular_values:
+        ax.axvline(s, color="0.8", lw=0.8, zorder=0)
+    ax.set(xlabel=r"weight decay $\beta$", ylabel=r"rank of $W_1$", title=r"rank drops at each $\sigma_i(X^\top Y)$")
+    ax.legend()
+    columns = [c for c in closed.columns if c.startswith("sv ")]
+    for column, colour in zip(columns, sns.color_palette("viridis", len(columns)), strict=True):
+        bx.plot(closed["beta"], closed[column], color=colour, lw=1)
+        bx.plot(trained["beta"], trained[f"trained {column}"], "o", ms=4, color=colour)
+    bx.set(xlabel=r"weight decay $\beta$", ylabel=r"singular values of $W_1$",
+           title=r"trained (dots) vs $\sqrt{(s_i-\beta)_+}$ (lines)")
+    fig.tight_layout()
+    return fig
+
+
+def neural_collapse_plot(history: pd.DataFrame, cosines: pd.DataFrame, n_classes: int, tolerance: float) -> Figure:
+    """The collapse metrics along training (``history``: ``epoch``, ``nc1``, ``nc3``, ``nc2_*``, ``nc4``,
+    ``train_accuracy``) and the pairwise cosines of the centred class means per stage (``cosines``: ``stage``,
+    ``cosine``) against the simplex ETF value ``-1/(C-1)``; ``tolerance`` is the NC2 claim's."""
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    x, epochs = history["epoch"], history["epoch"].max()
+    ax = axes[0, 0]
+    ax.plot(x, history["nc1"], lw=1.8, label="NC1: tr$(\\Sigma_W\\Sigma_B^+)/C$")
+    ax.plot(x, history["nc3"], lw=1.8, label="NC3: $\\|W/\\|W\\| - M/\\|M\\|\\|$")
+    ax.set(xscale="symlog", yscale="log", xlim=(0, epochs), xlabel="epoch", title="NC1 and NC3 (0 at collapse)")
+    ax.legend(fontsize="small")
+    bx = axes[0, 1]
+    bx.plot(x, history["nc2_norm_spread"], lw=1.8, label="std/mean of class-mean norms")
+    bx.plot(x, history["nc2_cos_std"], lw=1.8, label="std of pairwise cosines")
+    bx.plot(x, history["nc2_cos_max_dev"], lw=1.8, label=f"max |cos + 1/{n_classes - 1}|")
+    bx.axhline(tolerance, color="black", ls=":", lw=1, label="claim tolerance")
+    bx.set(xscale="symlog", yscale="log", xlim=(0, epochs), xlabel="epoch", title="NC2: distance to a simplex ETF")
+    bx.legend(fontsize="small")
+    cx = axes[1, 0]
+    cx.plot(x, history["nc4"], lw=1.8, label="NC4: agreement with nearest class mean")
+    cx.plot(x, history["train_accuracy"], lw=1.8, ls="--", label="training accuracy")
+    cx.set(xscale="symlog", xlim=(0, epochs), ylim=(0, 1.05), xlabel="epoch", title="NC4 (1 at collapse)")
+    cx.legend(fontsize="small", loc="lower right")
+    dx = axes[1, 1]
+    sns.stripplot(data=cosines, x="stage", y="cosine", hue="stage", legend=False, jitter=0.25, size=4, ax=dx)
+    dx.axhline(-1 / (n_classes - 1), color="black", ls="--", lw=1, label="simplex ETF: $-1/(C-1)$")
+    dx.set(xlabel="", ylabel="cosine", title="pairwise cosines of the centred class means")
+    dx.legend(fontsize="small", loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def distance_vs_width_plot(lazy: pd.DataFrame, rich: pd.DataFrame, rich_width: int, ntk_to_convex: float) -> Figure:
+    r"""Left: sup distances of lazy networks (``lazy``: ``width``, ``seed``, ``to NTK predictor``, ``to convex
+    network``; dots per seed, medians as lines) and of rich networks (``rich``: ``to convex network``) with the
+    NTK-to-convex distance and a slope ``-1/2`` reference; right: relative weight movement ``relative movement``."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    med = lazy.groupby("width")[["to NTK predictor", "to convex network"]].median()
+    m_max = med.index.max()
+    for name, marker in zip(("to NTK predictor", "to convex network"), "os", strict=True):
+        line = ax.plot(med.index, med[name], marker=marker, label=f"lazy net {name}")[0]
+        ax.scatter(lazy["width"], lazy[name], color=line.get_color(), alpha=0.4, s=14)
+    ax.axhline(ntk_to_convex, color="black", ls="--", lw=1, label="NTK predictor to convex network")
+    ax.scatter(np.full(len(rich), rich_width), rich["to convex network"], marker="*", s=90, color="tab:green",
+               zorder=5, label=f"rich Adam (width {rich_width}) to convex network")
+    ax.plot(med.index, med["to NTK predictor"].iloc[-1] * (med.index / m_max) ** -0.5, color="0.5", lw=1, ls=":",
+            label=r"slope $-1/2$")
+    ax.set(xscale="log", yscale="log", xlabel="width m", ylabel="sup distance on the grid")
+    ax.legend(fontsize="x-small")
+    ax2.scatter(lazy["width"], lazy["relative movement"], color="tab:purple", s=16)
+    mv = lazy.groupby("width")["relative movement"].median()
+    ax2.plot(mv.index, mv.iloc[-1] * (mv.index / m_max) ** -0.5, color="0.5", ls=":", label=r"slope $-1/2$")
+    ax2.set(xscale="log", yscale="log", xlabel="width m", ylabel=r"$\|\theta - \theta_0\| / \|\theta_0\|$",
+            title="weights move less as width grows (lazy)")
+    ax2.legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig
+
+
+def predictor_surfaces_plot(grid: pd.DataFrame, points: pd.DataFrame, shape: tuple[int, int],
+                            limit: float = 1.6) -> Figure:
+    """One filled contour panel per predictor column of ``grid`` (``x1``, ``x2`` on a ``shape`` mesh, then one
+    column per predictor), clipped to ``[-limit, limit]``, with the labelled ``points`` (``x1``, ``x2``, ``y``)."""
+    names = [c for c in grid.columns if c not in ("x1", "x2")]
+    U1, U2 = grid["x1"].to_numpy().reshape(shape), grid["x2"].to_numpy().reshape(shape)
+    levels = np.linspace(-limit, limit, 17)
+    fig, axes = plt.subplots(1, len(names), figsize=(13, 4.0), sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        f = grid[name].to_numpy()
+        cs = ax.contourf(U1, U2, np.clip(f, -limit, limit).reshape(shape), levels=levels, cmap="RdBu_r")
+        ax.contour(U1, U2, f.reshape(shape), levels=levels, colors="k", linewidths=0.3)
+        for label, face in ((1.0, "black"), (-1.0, "white")):
+            pts = points[points["y"] == label]
+            ax.scatter(pts["x1"], pts["x2"], c=face, edgecolors="black", s=30, label=f"y = {label:+.0f}")
+        ax.set(title=name, xlabel="$x_1$")
+        ax.grid(False)
+    axes[0, 0].set_ylabel("$x_2$")
+    axes[0, 0].legend(loc="lower left", fontsize="x-small", frameon=True)
+    fig.colorbar(cs, ax=axes[0].tolist(), shrink=0.9, label="prediction")
+    return fig
+
+
+def accuracy_bars(accuracy: pd.DataFrame, ylim: tuple[float, float] = (0.8, 1.0)) -> Figure:
+    """Train and test accuracy per model (bars: the range over seeds), one panel per data set (``accuracy``:
+    ``data set``, ``model``, ``split``, ``accuracy``)."""
+    g = sns.catplot(data=accuracy, x="model", y="accuracy", hue="split", col="data set", kind="bar",
+                    errorbar=("pi", 100), height=3.8, aspect=1.25)
+    for ax in g.axes.flat:
+        ax.set_ylim(*ylim)
+        ax.set_xlabel("")
+        ax.tick_params(axis="x", rotation=15)
+    return g.figure
+
+
+def spectrum_plot(spectra: pd.DataFrame, titles: Mapping[str, str], styles: Mapping[str, dict], d: int) -> Figure:
+    """``|F g|`` against the DFT frequency, one panel per data set (``spectra``: ``data``, ``method``,
+    ``frequency``, ``|Fg|``); ``styles`` maps a method to its line style (others: small squares)."""
+    datasets = list(dict.fromkeys(spectra["data"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(11, 3.8), sharey=True, squeeze=False)
+    for ax, data in zip(axes[0], datasets, strict=True):
+        for method, s in spectra[spectra["data"] == data].groupby("method", sort=False):
+            ax.plot(s["frequency"], s["|Fg|"], label=method,
+                    **styles.get(method, dict(marker="s", ls="none", ms=4, color="C0")))
+        ax.set(title=titles[data], xlabel="DFT frequency", ylabel="|F g|", xticks=range(0, d, 2))
+    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig

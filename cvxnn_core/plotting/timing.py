@@ -1,0 +1,91 @@
+"""Figures of solve times: how programs scale with n, rank and filter size, and bounds against wall time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
+
+
+def relaxation_time_plot(timing: pd.DataFrame, methods: Mapping[str, str], slopes: Mapping[str, float],
+                         n_rank: int) -> Figure:
+    """Solve times of the vector-output programs (``timing``: ``sweep`` in ``{"n", "rank"}``, ``method``, ``n``,
+    ``rank``, ``patterns``, ``solve time (s)``): against ``n`` at fixed rank (labels with the fitted log-log
+    ``slopes``) and against the rank at ``n = n_rank``; ``methods`` maps a method to its label."""
+    fig, (ax_n, ax_r) = plt.subplots(1, 2, figsize=(11, 3.9))
+    by_n = timing[timing["sweep"] == "n"]
+    for (m, label), marker in zip(methods.items(), "osD", strict=False):
+        sub = by_n[by_n["method"] == m]
+        ax_n.plot(sub["n"], sub["solve time (s)"], marker=marker, label=f"{label}: slope {slopes[m]:.2f}")
+        sub = timing[(timing["sweep"] == "rank") & (timing["method"] == m)]
+        ax_r.plot(sub["rank"], sub["solve time (s)"], marker=marker, label=label)
+    ns = sorted(by_n["n"].unique())
+    ax_n.set(xscale="log", yscale="log", xlabel="samples n (rank 2; patterns P = 2n)", ylabel="solve time (s)",
+             title="fixed rank: polynomial in n", xticks=ns, xticklabels=[str(int(k)) for k in ns])
+    ax_n.xaxis.set_minor_formatter(NullFormatter())
+    for ax in (ax_n, ax_r):
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    ranks = timing[(timing["sweep"] == "rank") & (timing["method"] == next(iter(methods)))]
+    ax_r.set(yscale="log", xlabel=f"rank of X (n = {n_rank})", ylabel="solve time (s)", title="growing rank",
+             xticks=ranks["rank"].tolist(),
+             xticklabels=[f"{r}\n(P = {p})" for r, p in zip(ranks["rank"], ranks["patterns"], strict=True)])
+    ax_n.legend(fontsize="small", loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def complexity_plot(cost: pd.DataFrame, length: int, n_fixed: int) -> Figure:
+    """CNN solve times over the complete patch arrangement (``cost``: ``sweep`` in ``{"n", "h"}``, ``n``, ``h``,
+    ``patterns``, ``solve_time``), annotated with the pattern counts: against ``n`` per filter size (signal
+    length ``length``) and against ``h`` at ``n = n_fixed``."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    by_n = cost[cost["sweep"] == "n"]
+    for h, sub in by_n.groupby("h"):
+        axes[0].plot(sub["n"], sub["solve_time"], marker="o", label=f"filter size h = {h}")
+        for _, r in sub.iterrows():
+            axes[0].annotate(f"P={r['patterns']}", (r["n"], r["solve_time"]), fontsize="x-small",
+                             textcoords="offset points", xytext=(3, 4 if h > 2 else -11))
+    ns = sorted(by_n["n"].unique())
+    axes[0].set(xscale="log", yscale="log", xlabel="number of signals n", ylabel="solve time (s)",
+                title=f"complete arrangement, L = {length}")
+    axes[0].set_xticks(ns, [str(int(k)) for k in ns])
+    axes[0].minorticks_off()
+    axes[0].legend(fontsize="small")
+    sub = cost[cost["sweep"] == "h"]
+    axes[1].plot(sub["h"], sub["solve_time"], marker="o", color="C2")
+    for _, r in sub.iterrows():
+        axes[1].annotate(f"P={r['patterns']}", (r["h"], r["solve_time"]), fontsize="x-small",
+                         textcoords="offset points", xytext=(3, 4))
+    axes[1].set(yscale="log", xlabel="filter size h", ylabel="solve time (s)", xticks=list(sub["h"]),
+                title=f"complete arrangement, n = {n_fixed}, L = {length + 1}")
+    fig.tight_layout()
+    return fig
+
+
+def bounds_vs_time_plot(curves: pd.DataFrame, optimum: float, full_time: float,
+                        gradient_colours: Sequence[str] = ("C0", "C9", "C2", "C4", "C5", "C7")) -> Figure:
+    """Objective and relative distance to the optimum against wall time (``curves``: ``method``, ``seed``,
+    ``time``, ``objective``, ``distance to optimum``): the cutting plane's two bounds in bold, gradient methods
+    thin, with the full program's optimum and its solve time ``full_time``."""
+    gradient = [m for m in curves["method"].unique() if not m.startswith("cutting")]
+    styles = {m: {"color": c, "lw": 0.9} for m, c in zip(gradient, list(gradient_colours) * 4, strict=False)}
+    styles["cutting plane: upper bound"] = {"color": "C3", "lw": 2.4}
+    styles["cutting plane: lower bound"] = {"color": "C3", "lw": 2.4, "ls": "--"}
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.0), sharex=True)
+    for method, sub in curves.groupby("method", sort=False):
+        for j, (_, run) in enumerate(sub.groupby("seed")):
+            for ax, col in zip(axes, ("objective", "distance to optimum"), strict=True):
+                ax.plot(run["time"], run[col], alpha=0.85, label=method if j == 0 else None, **styles[method])
+    axes[0].axhline(optimum, color="black", ls=":", lw=1.2, label="full convex program (optimum)")
+    for ax in axes:
+        ax.axvline(full_time, color="grey", ls="-.", lw=1.0,
+                   label="full program solved (enumeration + interior point)" if ax is axes[0] else None)
+    axes[0].set(xscale="log", yscale="log", xlabel="wall time (s)", ylabel="training objective")
+    axes[1].set(xscale="log", yscale="log", xlabel="wall time (s)", ylabel="|objective - optimum| / optimum")
+    fig.tight_layout()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3,
+               fontsize="small")
+    return fig
