@@ -203,6 +203,17 @@ def class_mean_similarity(
     return ClassMeanSimilarity(scores, weights, mean, classes, means, signs)
 
 
+def strongest_neurons(
+    W1: np.ndarray, w2: np.ndarray, similarity: ClassMeanSimilarity, k: int = 6, min_share: float = 0.01
+) -> list[tuple[str, np.ndarray]]:
+    """The at most ``k`` neurons with the largest weight ``c_j = ||w1_j|| |w2_j|`` holding at least ``min_share``
+    of ``sum_j c_j``, strongest first, as ``(label, w1_j)``: the label reads ``<sign of w2_j> <share> | cos <cosine
+    to the class means>`` (``similarity`` from :func:`class_mean_similarity` on the same ``W1``, ``w2``)."""
+    share = similarity.weights / similarity.weights.sum()
+    order = [j for j in np.argsort(-similarity.weights)[:k] if share[j] >= min_share]
+    return [(f"{'+' if w2[j] > 0 else '-'} {share[j]:.2f} | cos {similarity.per_neuron[j]:.2f}", W1[j]) for j in order]
+
+
 def random_data_combinations(
     X: np.ndarray, y: np.ndarray, n_directions: int, *, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:

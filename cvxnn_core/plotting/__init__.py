@@ -24,14 +24,21 @@ from cvxnn_core.plotting.base import (
     scaling_plot,
     style,
 )
-from cvxnn_core.plotting.geometry import rectified_ellipsoid_panels, whitened_closed_form_plot
+from cvxnn_core.plotting.geometry import (
+    closed_form_vs_solver_plot,
+    rectified_ellipsoid_panels,
+    whitened_closed_form_plot,
+)
 from cvxnn_core.plotting.networks import (
     accuracy_bars,
+    confusion_plot,
     distance_vs_width_plot,
     neural_collapse_plot,
+    objectives_by_width_plot,
     predictor_surfaces_plot,
     rank_vs_beta_plot,
     spectrum_plot,
+    train_test_bars,
 )
 from cvxnn_core.plotting.splines import kink_positions_plot, min_norm_limit_plot, spline_fit_plot
 from cvxnn_core.plotting.timing import bounds_vs_time_plot, complexity_plot, relaxation_time_plot
@@ -43,7 +50,9 @@ __all__ = [
     "accuracy_bars",
     "add_reference_lines",
     "bounds_vs_time_plot",
+    "closed_form_vs_solver_plot",
     "complexity_plot",
+    "confusion_plot",
     "decision_region_grid",
     "distance_vs_width_plot",
     "gap_vs_time",
@@ -52,6 +61,7 @@ __all__ = [
     "method_palette",
     "min_norm_limit_plot",
     "neural_collapse_plot",
+    "objectives_by_width_plot",
     "objective_vs_epoch",
     "performance_profile_plot",
     "predictor_surfaces_plot",
@@ -63,5 +73,6 @@ __all__ = [
     "spectrum_plot",
     "spline_fit_plot",
     "style",
+    "train_test_bars",
     "whitened_closed_form_plot",
 ]

@@ -82,3 +82,22 @@ def whitened_closed_form_plot(
     ax2.legend(loc="center left", fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def closed_form_vs_solver_plot(table: pd.DataFrame, trained: list[str], title: str, floor: float = 1e-17) -> Figure:
+    """Left: the closed form (``closed form``), the solver (``solver``) and trained networks (the columns
+    ``trained``) against ``beta`` on log axes; right: the ``relative difference`` between closed form and solver
+    with the claim tolerance (exact zeros drawn at ``floor``)."""
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.9))
+    ax.plot(table["beta"], table["closed form"], color="black", lw=2, label="closed form")
+    ax.plot(table["beta"], table["solver"], "o", color="C1", ms=7, mfc="none", label="convex solver")
+    for i, column in enumerate(trained):
+        ax.plot(table["beta"], table[column], "x", color=f"C{i + 2}", ms=7, label=column)
+    ax.set(xscale="log", yscale="log", xlabel="beta", ylabel="training objective", title=title)
+    ax.legend(fontsize="small")
+    ax2.semilogx(table["beta"], np.maximum(table["relative difference"], floor), "o-")
+    ax2.axhline(CLAIM_TOLERANCE, color="black", ls="--", lw=1, label="claim threshold")
+    ax2.set(yscale="log", xlabel="beta", ylabel="relative difference", title="closed form vs solver")
+    ax2.legend(fontsize="small")
+    fig.tight_layout()
+    return fig

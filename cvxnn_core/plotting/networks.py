@@ -139,3 +139,39 @@ def spectrum_plot(spectra: pd.DataFrame, titles: Mapping[str, str], styles: Mapp
     axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
+
+
+def objectives_by_width_plot(objectives: pd.DataFrame) -> Figure:
+    """Final training objectives of every run per width (dots by optimizer) against the convex optimum (dashed),
+    one log-scale panel per problem (``objectives``: ``problem``, ``width``, ``optimizer``, ``objective``,
+    ``convex``)."""
+    problems = list(dict.fromkeys(objectives["problem"]))
+    fig, axes = plt.subplots(1, len(problems), figsize=(11, 4), squeeze=False)
+    for ax, problem in zip(axes[0], problems, strict=True):
+        sub = objectives[objectives["problem"] == problem]
+        sns.stripplot(data=sub, x="width", y="objective", hue="optimizer", dodge=True, jitter=0.15, ax=ax)
+        ax.axhline(sub["convex"].iloc[0], color="black", ls="--", lw=1.2, label="convex optimum")
+        ax.set(yscale="log", title=problem, xlabel="filters (width)", ylabel="final training objective")
+        ax.get_legend().remove()
+    axes[0, -1].legend(*axes[0, 0].get_legend_handles_labels(), loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def train_test_bars(accuracy: pd.DataFrame) -> Figure:
+    """Train and test accuracy per model, bars over seeds (``accuracy``: ``model``, ``seed``, ``train``,
+    ``test``), the y axis starting 0.1 below the lowest accuracy."""
+    long = accuracy.melt(id_vars=["model", "seed"], var_name="split", value_name="accuracy")
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    sns.barplot(data=long, x="model", y="accuracy", hue="split", errorbar=("pi", 100), ax=ax)
+    ax.set(xlabel="", ylim=(max(0.0, long["accuracy"].min() - 0.1), 1.0))
+    ax.tick_params(axis="x", rotation=20)
+    return fig
+
+
+def confusion_plot(confusion: pd.DataFrame, title: str) -> Figure:
+    """A confusion matrix (rows: true class, columns: predicted) as an annotated heatmap."""
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    sns.heatmap(confusion, annot=True, fmt="d", cbar=False, cmap="Blues", ax=ax)
+    ax.set_title(title, fontsize="small")
+    return fig

@@ -61,7 +61,7 @@ DATASETS = ("teacher", "breast_cancer", "digits")
 ACCURACIES = (1e-3, 1e-6)
 LR_GRID = {"adam": (1e-3, 1e-2, 1e-1), "sgd": (1e-4, 3e-4, 1e-3)}  # full batch, summed loss: SGD diverges above ~1e-3
 DEFAULT_OUT = "_build/benchmarks/solver_speed"
-GRACE_S = 60.0  # extra seconds a worker process gets beyond the cap (imports, data, cvxpy compilation)
+GRACE_S = 30.0  # extra seconds a worker process gets beyond the cap (imports, data, cvxpy compilation)
 
 
 @dataclass(frozen=True)

@@ -183,3 +183,16 @@ def test_random_data_combinations_are_signed_nonnegative_combinations_of_the_inp
     W1b, w2b = random_data_combinations(X, y, 50, seed=3)
     np.testing.assert_array_equal(W1, W1b)
     np.testing.assert_array_equal(w2, w2b)
+
+
+def test_strongest_neurons_are_ordered_by_weight_and_skip_negligible_ones():
+    from cvxnn_core.interpretation import ClassMeanSimilarity, strongest_neurons
+
+    W1 = np.eye(4)
+    w2 = np.array([1.0, -3.0, 0.001, 2.0])
+    sim = ClassMeanSimilarity(per_neuron=np.array([0.1, 0.2, 0.3, 0.4]), weights=np.abs(w2), mean=0.0,
+                              classes=np.array([0]), class_means=np.zeros((1, 4)), class_signs=np.array([1.0]))
+    picked = strongest_neurons(W1, w2, sim, k=3)
+    assert [label for label, _ in picked] == ["- 0.50 | cos 0.20", "+ 0.33 | cos 0.40", "+ 0.17 | cos 0.10"]
+    assert np.array_equal(picked[0][1], W1[1])
+    assert len(strongest_neurons(W1, w2, sim, k=4)) == 3  # the 0.001 neuron is below min_share
