@@ -115,8 +115,8 @@ def claims_page(rows: list[ClaimRow], profile: str) -> str:
         kind_rows = [row for row in rows if row.claim.kind == kind]
         table = markdown_table(
             ["chapter", "claim", "measured", "requirement", "status"],
-            [[f"{{doc}}`{row.chapter.slug}`", f"{row.claim.statement} `{row.claim.id}`", *row.cells()]
-             for row in kind_rows],
+            [[f"{{doc}}`{row.chapter.slug}`", f"{row.claim.statement} *Measured: {row.claim.measured}.* "
+              f"`{row.claim.id}`", *row.cells()] for row in kind_rows],
         )
         sections.append(f"## {KIND_TITLES[kind]} ({_count(kind_rows)})\n\n{KIND_TEXT[kind]}\n\n{table}\n")
     judged = [row for row in rows if row.judged]
