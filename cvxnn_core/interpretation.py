@@ -231,3 +231,30 @@ def random_data_combinations(
     A = rng.uniform(0.0, 1.0, size=(n_directions, X.shape[0]))
     signs = rng.choice([-1.0, 1.0], size=n_directions)
     return signs[:, None] * ((A * y[None, :]) @ X), signs
+
+
+@dataclass(frozen=True)
+class SimilarityControls:
+    """The two controls of :func:`class_mean_similarity` (:func:`similarity_controls`): ``gaussian`` (random
+    directions with random signs), its 99th percentile over directions ``gaussian_q99``, and ``data_span``
+    (random non-negative combinations of the signed inputs, :func:`random_data_combinations`)."""
+
+    gaussian: ClassMeanSimilarity
+    gaussian_q99: float
+    data_span: ClassMeanSimilarity
+
+
+def similarity_controls(
+    X: np.ndarray, labels: np.ndarray, y: np.ndarray, n_directions: int, *, seed: int = 0
+) -> SimilarityControls:
+    """What :func:`class_mean_similarity` gives without optimisation, on the same data: ``n_directions`` Gaussian
+    directions ``N(0, I)`` with random signs, and as many random non-negative combinations of the label-signed
+    inputs. A learned neuron resembles the class means only as far as it beats these."""
+    X = check_X(X)
+    n_directions = check_positive_int(n_directions, "n_directions")
+    rng = np.random.default_rng(check_seed(seed))
+    gaussian = class_mean_similarity(rng.standard_normal((n_directions, X.shape[1])),
+                                     rng.choice([-1.0, 1.0], n_directions), X, labels, y)
+    W_span, s_span = random_data_combinations(X, y, n_directions, seed=seed)
+    return SimilarityControls(gaussian, float(np.quantile(gaussian.per_neuron, 0.99)),
+                              class_mean_similarity(W_span, s_span, X, labels, y))

@@ -87,6 +87,7 @@ from cvxnn_core.cnn.relu import (
     complete_program_cost,
     convex_cnn_objective,
     convex_cnn_predictions,
+    filter_alignment,
     solve_cnn_relu,
     strongest_filters,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "dft_l1_objective",
     "enumerate_patch_patterns",
     "extract_patches",
+    "filter_alignment",
     "sample_patch_patterns",
     "solve_circular_dft",
     "solve_circular_nuclear",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 from cvxnn_core._cvx import CNN_SOLVER_OPTIONS, check_solver, clean_blocks, project_blocks, solve_linked
 from cvxnn_core._validation import (
@@ -245,6 +246,23 @@ def strongest_filters(net: TwoLayerCNN, k: int) -> tuple[np.ndarray, np.ndarray,
     norms = np.linalg.norm(net.filters[order], axis=1)
     unit = net.filters[order] / np.where(norms > 0, norms, 1.0)[:, None]
     return unit, strength[order], np.sign(net.w2[order])
+
+
+def filter_alignment(net: TwoLayerCNN, planted: np.ndarray, k: int) -> pd.DataFrame:
+    """The ``k`` strongest filters of ``net`` (:func:`strongest_filters`) and how well each matches a planted one.
+
+    One row per filter, strongest first: ``rank``, ``strength`` ``||u_j|| |w2_j|``, ``sign`` of ``w2_j``,
+    ``best cosine to planted`` ``max_p <u_j / ||u_j||, planted_p / ||planted_p||>`` over the planted filters
+    ``(q, ...)`` (flattened to the filter size ``h``), and the unit filter's entries ``u0 .. u{h-1}``.
+    """
+    unit, strength, sign = strongest_filters(net, k)
+    flat = np.asarray(planted, dtype=np.float64).reshape(len(planted), -1)
+    if flat.shape[1] != unit.shape[1]:
+        raise ValueError(f"planted filters have {flat.shape[1]} entries but the network's filters {unit.shape[1]}")
+    cos = unit @ (flat / np.linalg.norm(flat, axis=1, keepdims=True)).T
+    return pd.DataFrame([{"rank": i, "strength": c, "sign": sg, "best cosine to planted": cos[i].max(),
+                          **{f"u{p}": v for p, v in enumerate(unit[i])}}
+                         for i, (c, sg) in enumerate(zip(strength, sign, strict=True))])
 
 
 def complete_program_cost(signals: np.ndarray, y: np.ndarray, beta: float, filter_size: int) -> dict[str, float]:

@@ -175,3 +175,21 @@ def confusion_plot(confusion: pd.DataFrame, title: str) -> Figure:
     sns.heatmap(confusion, annot=True, fmt="d", cbar=False, cmap="Blues", ax=ax)
     ax.set_title(title, fontsize="small")
     return fig
+
+
+def filters_plot(table: pd.DataFrame, planted: np.ndarray, shape: tuple[int, int]) -> Figure:
+    """The planted filters, then each model's strongest filters (``table``: ``model``, ``objective``, ``strength``,
+    ``sign``, ``best cosine to planted``, ``u0 ...``, from :func:`cvxnn_core.cnn.filter_alignment`), one row per
+    model, titled with sign, strength and best cosine to a planted filter."""
+    from cvxnn_core.plotting.base import image_rows
+
+    units = [c for c in table.columns if c.startswith("u") and c[1:].isdigit()]
+    signs = [1, -1] * len(planted)
+    rows = {"planted": [(f"{'+' if a > 0 else '-'} teacher", f) for a, f in zip(signs, planted, strict=False)]}
+    for model, sub in table.groupby("model", sort=False):
+        rows[f"{model}\n{sub['objective'].iloc[0]:.4f}"] = [
+            (f"{'+' if r['sign'] > 0 else '-'} {r['strength']:.2f} | cos {r['best cosine to planted']:.2f}",
+             r[units].to_numpy(dtype=float))
+            for _, r in sub.iterrows()
+        ]
+    return image_rows(rows, shape=shape, panel_size=1.5)

@@ -281,3 +281,15 @@ def test_planted_and_spectral_generators():
     X, ys, g = spectral_teacher_signals(9, 12, n_frequencies=2, noise=0.0, seed=1)
     np.testing.assert_allclose(X @ g, ys)
     assert np.sum(np.abs(np.fft.fft(g)) > 1e-9) == 4
+
+
+def test_filter_alignment_finds_planted_filters_up_to_scale_and_orders_by_strength():
+    planted = np.array([[[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 1.0]]])  # two unit 2x2 filters
+    net = cnn.TwoLayerCNN(filters=np.array([[0.0, 0.0, 0.0, 3.0], [0.5, 0.5, 0.0, 0.0]]), w2=np.array([-2.0, 1.0]))
+    table = cnn.filter_alignment(net, planted, 5)
+    assert table["rank"].tolist() == [0, 1] and table["sign"].tolist() == [-1.0, 1.0]
+    assert table["strength"].tolist() == pytest.approx([6.0, np.sqrt(0.5)])
+    assert table["best cosine to planted"].tolist() == pytest.approx([1.0, np.sqrt(0.5)])
+    assert table.loc[0, ["u0", "u1", "u2", "u3"]].tolist() == pytest.approx([0.0, 0.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match="planted filters have 9 entries"):
+        cnn.filter_alignment(net, np.ones((1, 3, 3)), 1)

@@ -196,3 +196,18 @@ def test_strongest_neurons_are_ordered_by_weight_and_skip_negligible_ones():
     assert [label for label, _ in picked] == ["- 0.50 | cos 0.20", "+ 0.33 | cos 0.40", "+ 0.17 | cos 0.10"]
     assert np.array_equal(picked[0][1], W1[1])
     assert len(strongest_neurons(W1, w2, sim, k=4)) == 3  # the 0.001 neuron is below min_share
+
+
+def test_similarity_controls_are_the_documented_draws():
+    from cvxnn_core.interpretation import class_mean_similarity, random_data_combinations, similarity_controls
+
+    rng = np.random.default_rng(3)
+    X, labels = rng.standard_normal((12, 5)), np.repeat([0, 1, 2], 4)
+    y = np.where(labels == 0, 1.0, -1.0)
+    controls = similarity_controls(X, labels, y, 50, seed=7)
+    draws = np.random.default_rng(7)
+    gaussian = class_mean_similarity(draws.standard_normal((50, 5)), draws.choice([-1.0, 1.0], 50), X, labels, y)
+    span = class_mean_similarity(*random_data_combinations(X, y, 50, seed=7), X, labels, y)
+    assert np.array_equal(controls.gaussian.per_neuron, gaussian.per_neuron)
+    assert controls.gaussian_q99 == np.quantile(gaussian.per_neuron, 0.99)
+    assert np.array_equal(controls.data_span.per_neuron, span.per_neuron)
