@@ -11,7 +11,7 @@ Extreme points (Ergen & Pilanci, AISTATS 2020; JMLR 2021). The rectified ellipso
 constraint: ``s_j lambda^T (X u_j)_+ = sigma(lambda) = beta``, i.e. the point ``s_j (X u_j)_+`` lies on the
 supporting hyperplane ``{z : lambda^T z = beta}`` of ``conv(Q u -Q)``: optimal neurons are extreme points.
 :func:`neuron_support_ratios` measures ``|lambda^T (X u_j)_+| / sigma(lambda)`` with ``sigma`` computed
-exactly over a pattern set (:func:`cvxnn_core.certificates.cone_support`).
+exactly over a pattern set (:func:`cvxnn_core.duality.cone_support`).
 
 Autoencoders. By the same optimality condition, ``u_j`` maximises ``s_j lambda^T D_j X u`` over its cone
 ``K_j``, so ``u_j`` is proportional to ``s_j Pi_{K_j}(X^T D_j lambda) = s_j Pi_{K_j}(sum_{i active} lambda_i x_i)``:
@@ -41,7 +41,7 @@ from cvxnn_core._validation import (
     check_X,
     check_y,
 )
-from cvxnn_core.certificates import cone_support
+from cvxnn_core.duality import cone_support
 from cvxnn_core.recovery import TwoLayerNet
 
 
@@ -92,7 +92,7 @@ def neuron_support_ratios(X: np.ndarray, net: TwoLayerNet, lam: np.ndarray, patt
 
     ``u_j = w1_j / ||w1_j||``, ``s_j = sign(w2_j)``. The maximum (the support function of
     ``conv(Q u -Q)`` in direction ``lambda``) is computed exactly over ``patterns`` with
-    :func:`~cvxnn_core.certificates.cone_support`; with the complete arrangement
+    :func:`~cvxnn_core.duality.cone_support`; with the complete arrangement
     (``enumerate_patterns``) it is the maximum over the whole sphere. A ratio of 1 means the neuron's
     signed point ``s_j (X u_j)_+`` lies on the supporting hyperplane ``lambda^T z = sigma(lambda)``.
     Neurons with ``w1_j = 0`` or ``w2_j = 0`` get ``nan``.
