@@ -29,9 +29,11 @@ averaged with the weights ``c_j``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from cvxnn_core._validation import (
     check_nonnegative_number,
@@ -65,6 +67,15 @@ def decision_grid(
     ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
     xx, yy = np.meshgrid(xs, ys)
     return xx, yy, np.c_[xx.ravel(), yy.ravel()]
+
+
+def decision_scores(Z: np.ndarray, models: Mapping[str, TwoLayerNet], resolution: int = 100) -> pd.DataFrame:
+    """The score of every model on the :func:`decision_grid` of the 2-D inputs ``Z`` (an intercept column is
+    appended, as in training): a tidy frame with columns ``model``, ``x1``, ``x2``, ``score``."""
+    _, _, points = decision_grid(Z, resolution)
+    G = np.hstack([points, np.ones((points.shape[0], 1))])
+    return pd.concat([pd.DataFrame({"model": name, "x1": points[:, 0], "x2": points[:, 1], "score": net.predict(G)})
+                      for name, net in models.items()], ignore_index=True)
 
 
 def rectified_ellipsoid(X: np.ndarray, n_points: int = 720, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -258,3 +269,40 @@ def similarity_controls(
     W_span, s_span = random_data_combinations(X, y, n_directions, seed=seed)
     return SimilarityControls(gaussian, float(np.quantile(gaussian.per_neuron, 0.99)),
                               class_mean_similarity(W_span, s_span, X, labels, y))
+
+
+@dataclass(frozen=True)
+class ExtremePointInstance:
+    """A random instance solved over its complete arrangement: data ``X`` ``(n, n)``, targets ``y``, the solver's
+    dual point ``dual``, the optimal ``net``, and per neuron its support ratio (:func:`neuron_support_ratios`)
+    and its share ``c_j / sum_k c_k`` of the penalty."""
+
+    X: np.ndarray
+    y: np.ndarray
+    dual: np.ndarray
+    net: TwoLayerNet
+    ratios: np.ndarray
+    shares: np.ndarray
+
+
+def extreme_point_instances(n: int, n_instances: int, beta: float, *, seed: int = 0) -> list[ExtremePointInstance]:
+    """Instances ``k = 0 .. n_instances - 1`` with ``X`` ``(n, n)`` and ``y`` ``(n,)`` i.i.d. ``N(0, 1)`` (drawn in that
+    order from a generator seeded ``seed + k``), each solved exactly (:func:`cvxnn_core.programs.solve_relu` over
+    :func:`cvxnn_core.patterns.enumerate_patterns`): the optimal neurons should all have ratio 1 (extreme points)."""
+    from cvxnn_core.patterns import enumerate_patterns
+    from cvxnn_core.programs import solve_relu
+    from cvxnn_core.recovery import relu_network
+
+    n = check_positive_int(n, "n")
+    n_instances = check_positive_int(n_instances, "n_instances")
+    out = []
+    for k in range(n_instances):
+        rng = np.random.default_rng(check_seed(seed) + k)
+        X, y = rng.standard_normal((n, n)), rng.standard_normal(n)
+        D = enumerate_patterns(X)
+        result = solve_relu(X, y, beta, D)
+        net = relu_network(result)
+        c = np.linalg.norm(net.W1, axis=1) * np.abs(net.w2)
+        out.append(ExtremePointInstance(X, y, result.dual, net, neuron_support_ratios(X, net, result.dual, D),
+                                        c / c.sum()))
+    return out

@@ -211,3 +211,28 @@ def test_similarity_controls_are_the_documented_draws():
     assert np.array_equal(controls.gaussian.per_neuron, gaussian.per_neuron)
     assert controls.gaussian_q99 == np.quantile(gaussian.per_neuron, 0.99)
     assert np.array_equal(controls.data_span.per_neuron, span.per_neuron)
+
+
+def test_extreme_point_instances_are_exact_and_their_neurons_attain_the_support():
+    from cvxnn_core.interpretation import extreme_point_instances
+
+    found = extreme_point_instances(2, 3, 0.1, seed=5)
+    assert len(found) == 3
+    draws = np.random.default_rng(6)  # instance 1 is drawn from seed + 1
+    assert np.array_equal(found[1].X, draws.standard_normal((2, 2)))
+    for inst in found:
+        assert inst.shares.sum() == pytest.approx(1.0)
+        assert np.abs(inst.ratios[inst.shares >= 1e-4] - 1.0).max() <= 1e-6
+
+
+def test_decision_scores_evaluate_each_model_on_the_grid_with_an_intercept():
+    from cvxnn_core.interpretation import decision_grid, decision_scores
+    from cvxnn_core.recovery import TwoLayerNet
+
+    Z = np.array([[0.0, 0.0], [1.0, 2.0], [-1.0, 1.0]])
+    net = TwoLayerNet(W1=np.array([[1.0, -1.0, 0.5]]), w2=np.array([2.0]))
+    scores = decision_scores(Z, {"a": net, "b": net}, resolution=5)
+    _, _, points = decision_grid(Z, 5)
+    assert list(scores.columns) == ["model", "x1", "x2", "score"] and len(scores) == 50
+    expected = 2.0 * np.maximum(points @ np.array([1.0, -1.0]) + 0.5, 0.0)
+    assert np.allclose(scores[scores["model"] == "b"]["score"], expected)
