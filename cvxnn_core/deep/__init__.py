@@ -80,10 +80,10 @@ from cvxnn_core.deep.linear import (
 )
 from cvxnn_core.deep.training import (
     LR_SCHEDULES,
-    BNClassifierRun,
-    DeepLinearRun,
+    BNClassifierResult,
+    DeepLinearResult,
     DeepReLUNet,
-    DeepReLURun,
+    DeepReLUResult,
     LRSchedule,
     slope_changes,
     train_bn_relu_classifier,
@@ -93,11 +93,11 @@ from cvxnn_core.deep.training import (
 )
 
 __all__ = [
-    "BNClassifierRun",
+    "BNClassifierResult",
     "BNCollapseOptimum",
-    "DeepLinearRun",
+    "DeepLinearResult",
     "DeepReLUNet",
-    "DeepReLURun",
+    "DeepReLUResult",
     "LRSchedule",
     "LR_SCHEDULES",
     "LinearOptimum",

@@ -51,17 +51,18 @@ def _scheduler(opt, lr_schedule: str, epochs: int):
 
 
 @dataclass(frozen=True)
-class DeepLinearRun:
+class DeepLinearResult:
     """Outcome of :func:`train_deep_linear`.
 
     ``weights``: the trained layers (numpy, float64); ``steps`` ``(R,)``: the GD iterations at which the
-    history was recorded (0 = initialisation); ``objective`` ``(R,)``; ``op_norms`` / ``fro_norms`` ``(R, L)``:
+    history was recorded (0 = initialisation); ``history`` ``(R,)``: the objective there (``objective``: its last
+    value, that of the returned weights); ``op_norms`` / ``fro_norms`` ``(R, L)``:
     each layer's operator and Frobenius norm at those iterations; ``beta``, ``lr``, ``seed``, ``train_time`` (s).
     """
 
     weights: list[np.ndarray]
     steps: np.ndarray
-    objective: np.ndarray
+    history: np.ndarray
     op_norms: np.ndarray
     fro_norms: np.ndarray
     beta: float
@@ -70,9 +71,9 @@ class DeepLinearRun:
     train_time: float
 
     @property
-    def final_objective(self) -> float:
+    def objective(self) -> float:
         """Objective of the returned weights."""
-        return float(self.objective[-1])
+        return float(self.history[-1])
 
 
 def train_deep_linear_sweep(
@@ -88,7 +89,7 @@ def train_deep_linear_sweep(
     init_scale: float = 1.0,
     n_records: int = 50,
     threads: int | None = 1,
-) -> list[DeepLinearRun]:
+) -> list[DeepLinearResult]:
     """Train one deep linear net per ``beta`` by full-batch gradient descent (no momentum), all in one batched loop.
 
     Every network starts from the same seeded initialisation ``W_l ~ N(0, init_scale^2 / fan_in)`` (``fan_in`` =
@@ -158,10 +159,10 @@ def train_deep_linear_sweep(
 
     obj_arr, op_arr, fro_arr = np.array(rec_obj), np.array(rec_op), np.array(rec_fro)
     return [
-        DeepLinearRun(
+        DeepLinearResult(
             weights=[W[b] for W in final],
             steps=np.array(rec_steps),
-            objective=obj_arr[:, b],
+            history=obj_arr[:, b],
             op_norms=op_arr[:, b],
             fro_norms=fro_arr[:, b],
             beta=beta_list[b],
@@ -186,7 +187,7 @@ def train_deep_linear(
     init_scale: float = 1.0,
     n_records: int = 50,
     threads: int | None = 1,
-) -> DeepLinearRun:
+) -> DeepLinearResult:
     """Train ``f(X) = X W_1 ... W_L`` by full-batch GD on ``0.5 ||f(X) - Y||_F^2 + (beta/2) sum_l ||W_l||_F^2``.
 
     See :func:`train_deep_linear_sweep` (this is the sweep with a single ``beta``).
@@ -207,7 +208,7 @@ def train_deep_linear(
 
 
 @dataclass(frozen=True)
-class BNClassifierRun:
+class BNClassifierResult:
     """Outcome of :func:`train_bn_relu_classifier`.
 
     ``history``: one dict per recorded epoch (``epoch``, ``objective``, ``train_accuracy`` and the six
@@ -240,7 +241,7 @@ def train_bn_relu_classifier(
     relu_after_bn: bool = False,
     bn_eps: float = 1e-5,
     threads: int | None = 1,
-) -> BNClassifierRun:
+) -> BNClassifierResult:
     r"""Train a ReLU classifier with batch normalisation before the last layer; record NC1-NC4 during training.
 
     Architecture (``depth`` linear layers, ``depth >= 2``; weights act on the right)::
@@ -339,7 +340,7 @@ def train_bn_relu_classifier(
             raise FloatingPointError(f"training diverged; lower lr (now {lr})")
         with torch.no_grad():
             H, out = forward()
-        return BNClassifierRun(
+        return BNClassifierResult(
             history=history,
             initial_features=initial_features,
             features=H.numpy().copy(),
@@ -376,7 +377,7 @@ class DeepReLUNet:
 
 
 @dataclass(frozen=True)
-class DeepReLURun:
+class DeepReLUResult:
     """Outcome of :func:`train_deep_relu`: ``net``, ``history`` ``(epochs,)`` (objective after each epoch),
     ``initial_objective``, ``train_time`` (s)."""
 
@@ -384,6 +385,11 @@ class DeepReLURun:
     history: np.ndarray
     initial_objective: float
     train_time: float
+
+    @property
+    def objective(self) -> float:
+        """Final objective (after the last epoch)."""
+        return float(self.history[-1])
 
 
 def train_deep_relu(
@@ -398,7 +404,7 @@ def train_deep_relu(
     seed: int = 0,
     lr_schedule: LRSchedule = "cosine",
     threads: int | None = 1,
-) -> DeepReLURun:
+) -> DeepReLUResult:
     """Train a deep scalar-output ReLU net (``depth`` linear layers, hidden width ``width``) on the squared loss.
 
     Objective: ``0.5 ||f(X) - y||^2 + (beta/2) sum_l ||W_l||_F^2``; the biases are free (not penalised), the setting
@@ -466,7 +472,7 @@ def train_deep_relu(
     net = DeepReLUNet(
         weights=[W.detach().numpy().copy() for W in Ws], biases=[bias.detach().numpy().copy() for bias in bs]
     )
-    return DeepReLURun(net=net, history=history, initial_objective=initial, train_time=elapsed)
+    return DeepReLUResult(net=net, history=history, initial_objective=initial, train_time=elapsed)
 
 
 def slope_changes(x: np.ndarray, f: np.ndarray, *, atol: float = 1e-6) -> np.ndarray:

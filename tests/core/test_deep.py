@@ -129,10 +129,10 @@ def test_gradient_descent_reaches_the_closed_form_and_its_rank(whitened):
     runs = deep.train_deep_linear_sweep(X, Y, betas, n_layers=2, lr=0.3, steps=800, seed=0, n_records=5)
     for beta, run in zip(betas, runs, strict=True):
         opt = deep.two_layer_linear_optimum(X, Y, beta)
-        excess = (run.final_objective - opt.objective) / opt.objective
+        excess = (run.objective - opt.objective) / opt.objective
         assert -1e-12 <= excess <= GD_RTOL, (beta, excess)
         assert deep.numerical_rank(run.weights[0], rtol=1e-3, scale=np.sqrt(SINGULAR_VALUES[0])) == opt.rank
-        assert run.final_objective == pytest.approx(deep.deep_linear_objective(X, Y, run.weights, beta), rel=1e-12)
+        assert run.objective == pytest.approx(deep.deep_linear_objective(X, Y, run.weights, beta), rel=1e-12)
 
 
 def test_deep_gradient_descent_is_rank_one_and_aligned_for_one_output():
@@ -140,13 +140,13 @@ def test_deep_gradient_descent_is_rank_one_and_aligned_for_one_output():
     beta = 0.1
     run = deep.train_deep_linear(X, Y, beta, n_layers=3, width=6, lr=0.05, steps=1500, seed=0, n_records=10)
     opt = deep.deep_linear_optimum(X, Y, beta, n_layers=3)
-    assert run.final_objective == pytest.approx(opt.objective, rel=GD_RTOL)
-    assert run.final_objective >= opt.objective * (1 - 1e-12)
+    assert run.objective == pytest.approx(opt.objective, rel=GD_RTOL)
+    assert run.objective >= opt.objective * (1 - 1e-12)
     assert max(deep.stable_rank(W) for W in run.weights) <= 1 + 1e-6
     np.testing.assert_allclose(deep.layer_alignment(run.weights), 1.0, atol=1e-6)
     np.testing.assert_allclose(run.op_norms[-1], opt.layer_singular_values[0], rtol=1e-5)
     assert run.steps[0] == 0 and run.steps[-1] == 1500
-    assert run.objective.shape == run.steps.shape and run.op_norms.shape == (len(run.steps), 3)
+    assert run.history.shape == run.steps.shape and run.op_norms.shape == (len(run.steps), 3)
 
 
 def test_gradient_descent_on_general_data_reaches_the_nuclear_norm_optimum():
@@ -157,8 +157,8 @@ def test_gradient_descent_on_general_data_reaches_the_nuclear_norm_optimum():
     beta = 0.3
     value, _ = _nuclear_program(X, Y, beta)
     run = deep.train_deep_linear(X, Y, beta, n_layers=2, width=3, lr=0.05, steps=1000, seed=0, n_records=3)
-    assert run.final_objective == pytest.approx(value, rel=GD_GENERAL_RTOL)
-    assert run.final_objective >= value * (1 - 1e-7)
+    assert run.objective == pytest.approx(value, rel=GD_GENERAL_RTOL)
+    assert run.objective >= value * (1 - 1e-7)
 
 
 def test_training_is_seeded():
