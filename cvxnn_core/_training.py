@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from tqdm import tqdm
 
 from cvxnn_core._validation import check_positive_int, check_seed
 
-__all__ = ["TrainResult", "limit_threads", "progress_bar", "show_progress", "sweep"]
+__all__ = ["TrainResult", "limit_threads", "progress_bar", "runs_table", "show_progress", "sweep"]
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,15 @@ def sweep(
         train(m, optimizer=opt, lr=optimizers[opt], seed=s, progress=False, **kwargs)
         for opt, m, s in progress_bar(progress, iterable=runs, desc=desc)
     ]
+
+
+def runs_table(runs: Sequence[TrainResult], optimum: float | None = None, **labels: Any) -> pd.DataFrame:
+    """One row per run: the ``labels`` (constant columns), ``optimizer``, ``width`` (``run.net.width``), ``seed``
+    and the final ``objective``; given the certified ``optimum``, also ``optimum`` and ``relative excess``
+    ``(objective - optimum) / optimum`` (never below ``-tol`` if the optimum is right)."""
+    table = pd.DataFrame([{**labels, "optimizer": r.optimizer, "width": r.net.width, "seed": r.seed,
+                           "objective": r.objective} for r in runs])
+    if optimum is not None:
+        table["optimum"] = optimum
+        table["relative excess"] = (table["objective"] - optimum) / optimum
+    return table

@@ -24,6 +24,7 @@ import torch
 from tqdm import tqdm
 
 from cvxnn_core._training import TrainResult, limit_threads, sweep
+from cvxnn_core._training import runs_table as runs_table  # re-exported: the table every chapter makes of its runs
 from cvxnn_core._validation import (
     check_beta,
     check_choice,

@@ -144,13 +144,13 @@ def spectrum_plot(spectra: pd.DataFrame, titles: Mapping[str, str], styles: Mapp
 def objectives_by_width_plot(objectives: pd.DataFrame) -> Figure:
     """Final training objectives of every run per width (dots by optimizer) against the convex optimum (dashed),
     one log-scale panel per problem (``objectives``: ``problem``, ``width``, ``optimizer``, ``objective``,
-    ``convex``)."""
+    ``optimum``, as from :func:`cvxnn_core.nonconvex.runs_table`)."""
     problems = list(dict.fromkeys(objectives["problem"]))
     fig, axes = plt.subplots(1, len(problems), figsize=(11, 4), squeeze=False)
     for ax, problem in zip(axes[0], problems, strict=True):
         sub = objectives[objectives["problem"] == problem]
         sns.stripplot(data=sub, x="width", y="objective", hue="optimizer", dodge=True, jitter=0.15, ax=ax)
-        ax.axhline(sub["convex"].iloc[0], color="black", ls="--", lw=1.2, label="convex optimum")
+        ax.axhline(sub["optimum"].iloc[0], color="black", ls="--", lw=1.2, label="convex optimum")
         ax.set(yscale="log", title=problem, xlabel="filters (width)", ylabel="final training objective")
         ax.get_legend().remove()
     axes[0, -1].legend(*axes[0, 0].get_legend_handles_labels(), loc="upper left", bbox_to_anchor=(1.0, 1.0))

@@ -114,3 +114,19 @@ def test_scaled_dual_bound_is_feasible_and_a_lower_bound_of_the_zero_network():
     t, lower = duality.scaled_dual_bound(y, y, "squared", beta, smax)
     assert abs(t) * smax <= beta * (1 + 1e-12)
     assert lower <= losses.loss_value(np.zeros(8), y, "squared") + 1e-12
+
+
+def test_runs_table_has_one_row_per_run_with_the_relative_excess():
+    from cvxnn_core.recovery import TwoLayerNet
+
+    net = TwoLayerNet(W1=np.ones((3, 2)), w2=np.ones(3))
+    runs = [_training.TrainResult(net, np.array([4.0, 2.5]), 4.0, 0.1, "adam", 0.01, 0),
+            _training.TrainResult(net, np.array([3.0, 2.0]), 3.0, 0.1, "sgd", 0.001, 1)]
+    table = _training.runs_table(runs, 2.0, problem="p")
+    assert table.to_dict("records") == [
+        {"problem": "p", "optimizer": "adam", "width": 3, "seed": 0, "objective": 2.5, "optimum": 2.0,
+         "relative excess": 0.25},
+        {"problem": "p", "optimizer": "sgd", "width": 3, "seed": 1, "objective": 2.0, "optimum": 2.0,
+         "relative excess": 0.0},
+    ]
+    assert list(_training.runs_table(runs).columns) == ["optimizer", "width", "seed", "objective"]
