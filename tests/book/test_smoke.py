@@ -8,6 +8,7 @@ decide pass or fail on a slow or busy machine. Speed claims are recorded without
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,5 +39,10 @@ def test_every_chapter_runs_with_smoke_parameters_and_the_book_builds(tmp_path: 
     html = tmp_path / "_build" / "html"
     assert book.index == html / "index.html" and book.index.is_file()
     assert all((html / f"{chapter.notebook.removesuffix('.ipynb')}.html").is_file() for chapter in CHAPTERS.values())
+    for page in [html / "index.html", *(html / "book").glob("*.html")]:  # nothing is fetched from the network
+        text = page.read_text(encoding="utf-8")
+        assert not re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(?:https?:)?//', text), page.name
+    chapter_page = (html / CHAPTERS["two_layer_convex"].notebook.replace(".ipynb", ".html")).read_text("utf-8")
+    assert 'src="../_static/mathjax/tex-chtml.js"' in chapter_page and (html / "_static/mathjax/tex-chtml.js").is_file()
     claims = (html / "book" / "claims.html").read_text(encoding="utf-8")
     assert [c for chapter in CHAPTERS.values() for c in chapter.claim_ids if c not in claims] == []
