@@ -27,7 +27,8 @@ __all__ = ["TrainResult", "limit_threads", "progress_bar", "runs_table", "show_p
 class TrainResult:
     """Outcome of a training run: ``net`` (numpy weights in the architecture's own class: a
     :class:`~cvxnn_core.recovery.TwoLayerNet`, a :class:`~cvxnn_core.vector_output.VectorNet`, a
-    :class:`~cvxnn_core.cnn.TwoLayerCNN`, a :class:`~cvxnn_core.batchnorm.BatchNormNet`), ``history`` (full-batch
+    :class:`~cvxnn_core.cnn.TwoLayerCNN`, a :class:`~cvxnn_core.batchnorm.BatchNormNet`, a
+    :class:`~cvxnn_core.deep.DeepReLUNet`), ``history`` (full-batch
     objective after each epoch, ``(epochs,)``), ``initial_objective``, ``train_time`` (s), ``optimizer``, ``lr``,
     ``seed``."""
 

@@ -14,7 +14,6 @@ Initialisation (seeded): ``W1 ~ N(0, init_scale^2 / d)``, ``w2 ~ N(0, init_scale
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from cvxnn_core._training import TrainResult, limit_threads, sweep
+from cvxnn_core._training import TrainResult, limit_threads, show_progress, sweep
 from cvxnn_core._training import runs_table as runs_table  # re-exported: the table every chapter makes of its runs
 from cvxnn_core._validation import (
     check_beta,
@@ -117,8 +116,7 @@ def train_two_layer(
         raise ValueError("momentum applies to optimizer='sgd' only; Adam has its own moment estimates")
     n, d = X.shape
     batch = n if batch_size is None else min(check_positive_int(batch_size, "batch_size"), n)
-    if progress is None:
-        progress = sys.stderr.isatty()
+    progress = show_progress(progress)
 
     with limit_threads(threads):
         return _train(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from cvxnn_core._training import TrainResult, limit_threads, sweep
+from cvxnn_core._training import TrainResult, limit_threads, show_progress, sweep
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
@@ -185,8 +184,7 @@ def train_batchnorm(
         raise ValueError("momentum applies to optimizer='sgd' only; Adam has its own moment estimates")
     if not (np.isfinite(momentum) and 0 <= momentum < 1):
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
-    if progress is None:
-        progress = sys.stderr.isatty()
+    progress = show_progress(progress)
     with limit_threads(threads, blas=True):
         module = BatchNormReLU(X.shape[1], width, seed=seed, init_scale=init_scale)
         if init == "isotropic":

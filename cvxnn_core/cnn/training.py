@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Literal
 
 import numpy as np
 
-from cvxnn_core._training import TrainResult, limit_threads
+from cvxnn_core._training import TrainResult, limit_threads, show_progress
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
@@ -193,8 +192,7 @@ def train_cnn_sweep(
         raise ValueError("widths, seeds and optimizers must each name at least one value")
     epochs = check_positive_int(epochs, "epochs")
     batch = n if batch_size is None else min(check_positive_int(batch_size, "batch_size"), n)
-    if progress is None:
-        progress = sys.stderr.isatty()
+    progress = show_progress(progress)
     out = []
     for name, lr in optimizers.items():
         name, step, _ = check_optimizer(name, lr, DEFAULT_LR, momentum)

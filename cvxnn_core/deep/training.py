@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 
 from cvxnn_core._linalg import whiten_columns as whiten_columns  # re-exported: the input the closed forms expect
-from cvxnn_core._training import limit_threads
+from cvxnn_core._training import TrainResult, limit_threads
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
@@ -376,22 +376,6 @@ class DeepReLUNet:
         return 0.5 * float(sum(np.sum(W**2) for W in self.weights))
 
 
-@dataclass(frozen=True)
-class DeepReLUResult:
-    """Outcome of :func:`train_deep_relu`: ``net``, ``history`` ``(epochs,)`` (objective after each epoch),
-    ``initial_objective``, ``train_time`` (s)."""
-
-    net: DeepReLUNet
-    history: np.ndarray
-    initial_objective: float
-    train_time: float
-
-    @property
-    def objective(self) -> float:
-        """Final objective (after the last epoch)."""
-        return float(self.history[-1])
-
-
 def train_deep_relu(
     X: np.ndarray,
     y: np.ndarray,
@@ -404,7 +388,7 @@ def train_deep_relu(
     seed: int = 0,
     lr_schedule: LRSchedule = "cosine",
     threads: int | None = 1,
-) -> DeepReLUResult:
+) -> TrainResult:
     """Train a deep scalar-output ReLU net (``depth`` linear layers, hidden width ``width``) on the squared loss.
 
     Objective: ``0.5 ||f(X) - y||^2 + (beta/2) sum_l ||W_l||_F^2``; the biases are free (not penalised), the setting
@@ -472,7 +456,8 @@ def train_deep_relu(
     net = DeepReLUNet(
         weights=[W.detach().numpy().copy() for W in Ws], biases=[bias.detach().numpy().copy() for bias in bs]
     )
-    return DeepReLUResult(net=net, history=history, initial_objective=initial, train_time=elapsed)
+    return TrainResult(net=net, history=history, initial_objective=initial, train_time=elapsed, optimizer="adam",
+                       lr=lr, seed=seed)
 
 
 def slope_changes(x: np.ndarray, f: np.ndarray, *, atol: float = 1e-6) -> np.ndarray:
