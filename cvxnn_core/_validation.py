@@ -442,3 +442,41 @@ def check_vector_training(X, Y, width, beta, optimizer, lr, defaults, epochs, in
     check_positive_number(init_scale, "init_scale")
     batch = X.shape[0] if batch_size is None else min(check_positive_int(batch_size, "batch_size"), X.shape[0])
     return X, Y, width, beta, optimizer, lr, epochs, batch
+
+
+def check_groups(groups, n: int, n_patterns: int, name: str = "groups"):
+    """A three-layer group structure (:class:`cvxnn_core.three_layer.Groups`) that matches ``n`` samples and
+    ``n_patterns`` level-1 patterns: boolean ``D2`` ``(n, G)``, signs ``+-1``, block indices in range, every group
+    with at least one block and its blocks contiguous."""
+    D2, sigma = groups.D2, groups.sigma
+    if D2.dtype != np.bool_ or D2.ndim != 2 or D2.shape[0] != n:
+        raise ValueError(f"{name}.D2 must be a boolean array (n, G) = ({n}, G), got dtype {D2.dtype}, shape {D2.shape}")
+    G = D2.shape[1]
+    if G == 0:
+        raise ValueError(f"{name} has no groups; build them with wide_groups, width_groups or sample_groups")
+    if sigma.shape != (G,) or not np.all(np.isin(sigma, (-1.0, 1.0))):
+        raise ValueError(f"{name}.sigma must hold one outer sign +1 or -1 per group ({G}), got shape {sigma.shape}")
+    if not np.all(np.isin(groups.block_sign, (-1.0, 1.0))):
+        raise ValueError(f"{name}.block_sign must hold inner signs +1 or -1")
+    bp, bg = groups.block_pattern, groups.block_group
+    if bp.size and (bp.min() < 0 or bp.max() >= n_patterns):
+        raise ValueError(
+            f"{name} refers to level-1 pattern {int(bp.max())} but D1 has {n_patterns} patterns; build the groups from "
+            "the same D1 that is passed to the program"
+        )
+    if np.any(np.diff(bg) < 0) or np.any(np.bincount(bg, minlength=G) == 0) or (bg.size and bg.max() >= G):
+        raise ValueError(f"{name}: every group needs at least one block and its blocks must be contiguous")
+    return groups
+
+
+def check_three_layer_net(net, d: int, name: str = "net"):
+    """A parallel three-layer network whose sub-networks take ``d`` inputs (raises naming the bad sub-network)."""
+    for k, (W1, w2) in enumerate(zip(net.W1, net.w2, strict=True)):
+        if W1.ndim != 2 or W1.shape[1] != d:
+            raise ValueError(
+                f"{name}: sub-network {k} has first-layer weights of shape {W1.shape}, expected (m, {d}) for X with "
+                f"{d} columns; append the same intercept column used in training"
+            )
+        if w2.shape != (W1.shape[0],):
+            raise ValueError(f"{name}: sub-network {k} has {W1.shape[0]} neurons but w2 of shape {w2.shape}")
+    return net

@@ -320,3 +320,22 @@ def spectral_teacher_signals(
     g = np.real(np.fft.ifft(spectrum))
     X = rng.standard_normal((n, d))
     return X, X @ g + noise * rng.standard_normal(n), g
+
+
+def multiclass_spiral(
+    n_per_class: int, *, n_classes: int = 3, turns: float = 1.25, noise: float = 0.03, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A 2-D spiral with ``n_classes`` arms: ``X`` ``(n_classes * n_per_class, 2)`` and integer labels.
+
+    Arm ``c`` is ``t (cos a, sin a)`` with ``a = 2 pi c / n_classes + 2 pi turns t``, ``t`` uniform in ``[0.15, 1]``,
+    plus Gaussian noise of standard deviation ``noise`` (the multi-class spiral of the path-regularisation chapter).
+    """
+    n_per_class = check_positive_int(n_per_class, "n_per_class")
+    n_classes = check_positive_int(n_classes, "n_classes")
+    noise = check_nonnegative_number(noise, "noise")
+    rng = np.random.default_rng(check_seed(seed))
+    labels = np.repeat(np.arange(n_classes), n_per_class)
+    t = rng.uniform(0.15, 1.0, labels.size)
+    angle = 2 * np.pi * labels / n_classes + 2 * np.pi * float(turns) * t
+    X = np.c_[t * np.cos(angle), t * np.sin(angle)] + noise * rng.standard_normal((labels.size, 2))
+    return X, labels

@@ -50,6 +50,11 @@ equal to the nuclear-norm program ``min_M l(<M, T(x_j)>) + beta ||M||_*`` over `
 (:func:`solve_circular_nuclear`). One channel suffices: :func:`circular_cnn_from_dft`. When the data
 are closed under circular shifts, ``X^T X`` is circulant and the DFT program separates over
 frequencies: complex soft-thresholding (:func:`circular_closed_form`, squared loss).
+
+Three-layer circular CNN with one ReLU layer
+--------------------------------------------
+``f(X) = sum_j (X C(u_j)^T w2_j)_+ w3_j`` with unit filters: the two-layer program with the norm
+``||F v||_1 / sqrt(d)`` in place of ``||v||_2`` (:mod:`cvxnn_core.cnn.circular_relu`, our derivation).
 """
 
 from __future__ import annotations
@@ -68,6 +73,15 @@ from cvxnn_core.cnn.circular import (
     dft_l1_objective,
     solve_circular_dft,
     solve_circular_nuclear,
+)
+from cvxnn_core.cnn.circular_relu import (
+    CircularReLUNet,
+    CircularReLUResult,
+    circular_relu_network,
+    circular_relu_objective,
+    dft_l1,
+    solve_circular_relu,
+    train_circular_relu,
 )
 from cvxnn_core.cnn.patches import (
     POOLINGS,
@@ -94,6 +108,13 @@ from cvxnn_core.cnn.relu import (
 from cvxnn_core.cnn.training import train_cnn, train_cnn_sweep
 
 __all__ = [
+    "CircularReLUNet",
+    "CircularReLUResult",
+    "circular_relu_network",
+    "circular_relu_objective",
+    "dft_l1",
+    "solve_circular_relu",
+    "train_circular_relu",
     "CIRCULANT_ATOL",
     "CircularResult",
     "ConvexCNNResult",

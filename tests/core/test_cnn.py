@@ -11,7 +11,7 @@ import pytest
 
 from cvxnn_core import cnn
 from cvxnn_core.datasets import planted_filter_images, spectral_teacher_signals
-from cvxnn_core.patterns import sample_patterns
+from cvxnn_core.patterns import enumerate_patterns, sample_patterns
 from cvxnn_core.programs import SolverError, solve_relu
 from cvxnn_core.recovery import nonconvex_objective, relu_network
 
@@ -293,3 +293,62 @@ def test_filter_alignment_finds_planted_filters_up_to_scale_and_orders_by_streng
     assert table.loc[0, ["u0", "u1", "u2", "u3"]].tolist() == pytest.approx([0.0, 0.0, 0.0, 1.0])
     with pytest.raises(ValueError, match="planted filters have 9 entries"):
         cnn.filter_alignment(net, np.ones((1, 3, 3)), 1)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Three-layer circular CNN with one ReLU layer (DFT-domain l1 program)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def circular_relu_instance():
+    """The instance of ../shared/verify/verify_circular_cnn.py: 10 signals of length 4, beta = 0.1."""
+    from cvxnn_core.cnn import solve_circular_relu
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((10, 4))
+    a, b = rng.standard_normal(4), rng.standard_normal(4)
+    y = np.maximum(X @ a, 0) - 0.5 * np.maximum(X @ b, 0) + 0.1 * rng.standard_normal(10)
+    D = enumerate_patterns(X)
+    return X, y, D, solve_circular_relu(X, y, 0.1, D)
+
+
+def test_circular_relu_program_matches_reference(circular_relu_instance):
+    from cvxnn_core.programs import solve_relu
+
+    X, y, D, res = circular_relu_instance
+    assert D.shape[1] == 260
+    assert res.objective == pytest.approx(0.2078583269, rel=1e-8)  # the independent verification script
+    assert res.objective <= solve_relu(X, y, 0.1, D).objective  # N(z) <= ||z||: the CNN can do no worse than FC
+
+
+def test_circular_relu_recovery(circular_relu_instance):
+    from cvxnn_core.cnn import circular_relu_network, circular_relu_objective
+
+    X, y, _, res = circular_relu_instance
+    net = circular_relu_network(res)
+    np.testing.assert_allclose(np.linalg.norm(net.U, axis=1), 1.0, atol=1e-12)
+    assert circular_relu_objective(X, y, net, 0.1) == pytest.approx(res.objective, rel=1e-6)
+
+
+def test_circular_lemma_lower_bound():
+    """||w2|| >= ||F C(u)^T w2||_1 / sqrt(d) for every unit filter u (the lemma's Cauchy-Schwarz half)."""
+    from cvxnn_core.cnn import dft_l1
+
+    rng = np.random.default_rng(0)
+    d = 6
+    idx = (np.arange(d)[:, None] - np.arange(d)[None, :]) % d
+    for _ in range(200):
+        u = rng.standard_normal(d)
+        u /= np.linalg.norm(u)
+        w2 = rng.standard_normal(d)
+        assert dft_l1(u[idx].T @ w2) <= np.linalg.norm(w2) * (1 + 1e-12)
+
+
+def test_circular_relu_adam_not_below(circular_relu_instance):
+    from cvxnn_core.cnn import circular_relu_objective, train_circular_relu
+
+    X, y, _, res = circular_relu_instance
+    for run in train_circular_relu(X, y, 0.1, 6, seeds=[0, 1], epochs=1500):
+        assert run.objective >= res.objective * (1 - 1e-6)
+        assert run.objective == pytest.approx(circular_relu_objective(X, y, run.net, 0.1), rel=1e-9)

@@ -1,0 +1,178 @@
+"""Torch training of parallel three-layer ReLU networks under the three regularisers of :mod:`.networks`.
+
+The normalisations are parametrisations: ``"frobenius"`` trains ``V_k`` and uses ``W1_k = V_k / ||V_k||_F``;
+``"columns"`` uses ``u_kl = v_kl / ||v_kl||``; ``"path"`` trains ``W1_k`` freely with the square-root path norm.
+Several seeds are trained at once in one batched loop: the runs are independent (Adam and SGD act coordinate-wise
+and the summed objective separates over runs), and a run gives the same numbers alone or in a batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from cvxnn_core._training import TrainResult, limit_threads, progress_bar
+from cvxnn_core._validation import (
+    check_beta,
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    check_seed,
+    check_X_y,
+)
+from cvxnn_core.three_layer.networks import REGULARIZERS, ParallelThreeLayerNet
+
+OPTIMIZERS = ("adam", "sgd")
+_PATH_EPS = 1e-24  # inside the square root of the path norm: a defined gradient at 0, a value change below 1e-12
+
+
+def train_three_layer(
+    X: np.ndarray,
+    y: np.ndarray,
+    beta: float,
+    n_subnets: int,
+    width: int,
+    *,
+    regularizer: str = "frobenius",
+    seeds: Sequence[int] = (0,),
+    optimizer: str = "adam",
+    lr: float = 1e-2,
+    lr_end: float = 1e-4,
+    epochs: int = 5000,
+    init_scale: float = 0.5,
+    threads: int | None = 1,
+) -> list[TrainResult]:
+    """Train ``K = n_subnets`` sub-networks of first-layer width ``m1 = width`` from each seed, full batch.
+
+    Minimises ``0.5 ||f(X) - y||^2 + beta R`` (``R`` as in :func:`~.networks.penalty`) with Adam or SGD, the step
+    decaying geometrically from ``lr`` to ``lr_end`` over ``epochs``; the initial weights are
+    ``init_scale * N(0, 1)`` from ``torch.Generator().manual_seed(seed)``. Returns one :class:`TrainResult` per seed
+    (``history``: the exact objective after every epoch; ``net``: a :class:`~.networks.ParallelThreeLayerNet` with
+    the normalised first layer)."""
+    import torch
+
+    X, y = check_X_y(X, y)
+    beta = check_beta(beta)
+    K = check_positive_int(n_subnets, "n_subnets")
+    m1 = check_positive_int(width, "width")
+    regularizer = check_choice(regularizer, "regularizer", REGULARIZERS)
+    optimizer = check_choice(optimizer, "optimizer", OPTIMIZERS)
+    lr = check_positive_number(lr, "lr")
+    lr_end = check_positive_number(lr_end, "lr_end")
+    epochs = check_positive_int(epochs, "epochs")
+    init_scale = check_positive_number(init_scale, "init_scale")
+    seeds = [check_seed(s, "seeds[i]") for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    d = X.shape[1]
+    with limit_threads(threads):
+        Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+        init = []
+        for s in seeds:
+            gen = torch.Generator().manual_seed(s)
+            init.append(
+                [
+                    torch.randn(K, m1, d, generator=gen, dtype=torch.float64),
+                    torch.randn(K, m1, generator=gen, dtype=torch.float64),
+                    torch.randn(K, generator=gen, dtype=torch.float64),
+                ]
+            )
+        V, w2, w3 = (torch.stack([p[i] for p in init]).mul_(init_scale).requires_grad_() for i in range(3))
+
+        def first_layer() -> torch.Tensor:
+            if regularizer == "frobenius":
+                return V / V.pow(2).sum(dim=(2, 3), keepdim=True).sqrt()
+            if regularizer == "columns":
+                return V / V.pow(2).sum(dim=3, keepdim=True).sqrt()
+            return V
+
+        def objectives(eps: float = 0.0) -> torch.Tensor:
+            W1 = first_layer()
+            hidden = torch.relu(torch.einsum("nd,skmd->sknm", Xt, W1))
+            out = torch.einsum("skn,sk->sn", torch.relu(torch.einsum("sknm,skm->skn", hidden, w2)), w3)
+            fit = 0.5 * ((out - yt) ** 2).sum(dim=1)
+            if regularizer == "path":
+                paths = W1.pow(2).sum(dim=3) * w2.pow(2) * w3.pow(2)[..., None]
+                return fit + beta * (paths.sum(dim=2) + eps).sqrt().sum(dim=1)
+            return fit + 0.5 * beta * (w2.pow(2).sum(dim=(1, 2)) + w3.pow(2).sum(dim=1))
+
+        opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)([V, w2, w3], lr=lr)
+        sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=(lr_end / lr) ** (1.0 / epochs))
+        history = np.empty((len(seeds), epochs))
+        start = time.perf_counter()
+        with torch.no_grad():
+            initial = objectives().numpy().copy()
+        for epoch in range(epochs):
+            opt.zero_grad()
+            J = objectives(_PATH_EPS)
+            if epoch > 0:
+                history[:, epoch - 1] = J.detach().numpy()
+            J.sum().backward()
+            opt.step()
+            sched.step()
+        with torch.no_grad():
+            final = objectives()
+            history[:, -1] = final.numpy()
+            W1 = first_layer().numpy().copy()
+        elapsed = time.perf_counter() - start
+    if not np.all(np.isfinite(history[:, -1])):
+        raise FloatingPointError(f"training diverged (final objectives {history[:, -1].tolist()}); lower lr (now {lr})")
+    w2n, w3n = w2.detach().numpy(), w3.detach().numpy()
+    return [
+        TrainResult(
+            ParallelThreeLayerNet(list(W1[r]), list(w2n[r]), w3n[r].copy()),
+            history[r].copy(),
+            float(initial[r]),
+            elapsed / len(seeds),
+            optimizer,
+            lr,
+            s,
+        )
+        for r, s in enumerate(seeds)
+    ]
+
+
+def train_three_layer_sweep(
+    X: np.ndarray,
+    y: np.ndarray,
+    beta: float,
+    *,
+    shapes: Sequence[tuple[int, int]],
+    seeds: Sequence[int],
+    optimizers: Mapping[str, float],
+    regularizer: str = "frobenius",
+    progress: bool | None = None,
+    **kwargs,
+) -> list[tuple[int, int, TrainResult]]:
+    """:func:`train_three_layer` for every optimizer (name -> ``lr``) and shape ``(K, m1)``, all seeds batched;
+    returns ``(K, m1, run)`` triples in that order. A tqdm bar counts the batches."""
+    if not shapes or not optimizers:
+        raise ValueError("shapes and optimizers must each name at least one value")
+    jobs = [(opt, K, m1) for opt in optimizers for K, m1 in shapes]
+    out = []
+    for opt, K, m1 in progress_bar(progress, iterable=jobs, desc="three-layer training"):
+        runs = train_three_layer(
+            X, y, beta, K, m1, regularizer=regularizer, seeds=seeds, optimizer=opt, lr=optimizers[opt], **kwargs
+        )
+        out.extend((K, m1, r) for r in runs)
+    return out
+
+
+def three_layer_runs_table(
+    runs: Sequence[tuple[int, int, TrainResult]], optimum: float | None = None, **labels
+) -> pd.DataFrame:
+    """One row per run: ``labels``, ``optimizer``, ``K``, ``m1``, ``seed``, final ``objective`` and, given the
+    certified ``optimum``, the ``relative excess`` ``(objective - optimum) / optimum``."""
+    table = pd.DataFrame(
+        [
+            {**labels, "optimizer": r.optimizer, "K": K, "m1": m1, "seed": r.seed, "objective": r.objective}
+            for K, m1, r in runs
+        ]
+    )
+    if optimum is not None:
+        table["optimum"] = optimum
+        table["relative excess"] = (table["objective"] - optimum) / optimum
+    return table
