@@ -5,8 +5,8 @@ Every figure of the book is drawn inside :func:`style` and saved with :func:`sav
 chapter's output folder, each atomically (:mod:`~cvxnn_core.plotting.base`). The figure helpers take the tidy
 data frames a chapter records and return a matplotlib figure; they draw and compute nothing of the math.
 Modules: :mod:`~cvxnn_core.plotting.base` (style, saving, helpers shared by several chapters),
-:mod:`~cvxnn_core.plotting.geometry`, :mod:`~cvxnn_core.plotting.splines`, :mod:`~cvxnn_core.plotting.networks`
-and :mod:`~cvxnn_core.plotting.timing`.
+:mod:`~cvxnn_core.plotting.geometry`, :mod:`~cvxnn_core.plotting.splines`, :mod:`~cvxnn_core.plotting.networks`,
+:mod:`~cvxnn_core.plotting.three_layer` and :mod:`~cvxnn_core.plotting.timing`.
 """
 
 from cvxnn_core.plotting.base import (
@@ -42,9 +42,19 @@ from cvxnn_core.plotting.networks import (
     train_test_bars,
 )
 from cvxnn_core.plotting.splines import kink_positions_plot, min_norm_limit_plot, spline_fit_plot
+from cvxnn_core.plotting.three_layer import (
+    arrangement_counts_plot,
+    block_spectra_plot,
+    low_rank_plot,
+    multiclass_regions_plot,
+)
 from cvxnn_core.plotting.timing import bounds_vs_time_plot, complexity_plot, relaxation_time_plot
 
 __all__ = [
+    "arrangement_counts_plot",
+    "block_spectra_plot",
+    "low_rank_plot",
+    "multiclass_regions_plot",
     "FIGURE_FORMATS",
     "JITTER_SEED",
     "RC",

@@ -19,6 +19,7 @@ from cvxnn_core.three_layer.groups import (
     concat_groups,
     group_count_bound,
     make_groups,
+    network_groups,
     one_neuron_groups,
     sample_groups,
     sample_second_level,
@@ -34,6 +35,7 @@ from cvxnn_core.three_layer.networks import (
     duplicate_neurons,
     objective,
     penalty,
+    rescale_columns,
     rescale_frobenius,
 )
 from cvxnn_core.three_layer.program import ThreeLayerResult, recover_network, resolve_active, solve_three_layer
@@ -57,10 +59,12 @@ __all__ = [
     "group_count_bound",
     "low_rank_approximation",
     "make_groups",
+    "network_groups",
     "objective",
     "one_neuron_groups",
     "penalty",
     "recover_network",
+    "rescale_columns",
     "rescale_frobenius",
     "resolve_active",
     "sample_groups",

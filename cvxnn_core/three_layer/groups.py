@@ -232,3 +232,33 @@ def group_count_bound(n: int, rank: int, width: int) -> int:
     n, rank, width = (check_positive_int(v, name) for v, name in ((n, "n"), (rank, "rank"), (width, "width")))
     slots = 2 * (max_pattern_count(n, rank) - 1)
     return comb(slots + width - 1, width) * max_pattern_count(n, width * rank) * 2
+
+
+def network_groups(X: np.ndarray, D1: np.ndarray, net) -> tuple[np.ndarray, Groups]:
+    """The patterns and groups of a trained network, so that a program over them contains it.
+
+    Every neuron's pattern ``1[X u >= 0]`` is added to ``D1`` (kept first, so existing indices stay valid); every
+    sub-network ``k`` becomes a group with the slots ``(pattern of u_kl, sign w2_kl)``, the level-2 pattern
+    ``1[(X W1_k^T)_+ w2_k >= 0]`` and ``sigma = sign(w3_k)``. By the sub-network lemma the network is a feasible
+    point of the program over these groups, so that program's optimum is at most the network's objective.
+    Returns ``(D1_merged, groups)``; neurons with an empty pattern and sub-networks with ``w3 = 0`` are left out.
+    """
+    from cvxnn_core.patterns import merge_patterns
+
+    X = check_X(X)
+    D1 = check_patterns(D1, X.shape[0], "D1")
+    own = [X @ W.T >= 0 for W in net.W1]
+    merged = merge_patterns(D1, *[P for P in own if P.size])
+    index = {np.packbits(merged[:, i]).tobytes(): i for i in range(merged.shape[1])}
+    D2, sig, blocks = [], [], []
+    for W, w, c, P in zip(net.W1, net.w2, net.w3, own, strict=True):
+        slots = [[index[np.packbits(P[:, l]).tobytes()], 1 if w[l] >= 0 else -1]
+                 for l in range(W.shape[0]) if P[:, l].any() and w[l] != 0]
+        if not slots or c == 0:
+            continue
+        D2.append(np.maximum(X @ W.T, 0.0) @ w >= 0)
+        sig.append(1.0 if c > 0 else -1.0)
+        blocks.append(np.array(slots))
+    if not blocks:
+        raise ValueError("the network has no active sub-network on X (every w3 = 0 or every neuron inactive)")
+    return merged, make_groups(np.stack(D2, axis=1), np.array(sig), blocks, merged.shape[1])

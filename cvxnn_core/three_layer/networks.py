@@ -146,3 +146,14 @@ def rescale_frobenius(net: ParallelThreeLayerNet) -> ParallelThreeLayerNet:
         W1.append(W / s if s > 0 else W)
         w2.append(w * s)
     return balance(ParallelThreeLayerNet(W1, w2, net.w3))
+
+
+def rescale_columns(net: ParallelThreeLayerNet) -> ParallelThreeLayerNet:
+    """Move every neuron's norm into ``w2`` (``u / ||u||``, ``w2_l ||u_l||``), then :func:`balance`: the same function,
+    feasible for ``"columns"`` (unit-norm neurons)."""
+    W1, w2 = [], []
+    for W, w in zip(net.W1, net.w2, strict=True):
+        s = np.linalg.norm(W, axis=1)
+        W1.append(W / np.where(s > 0, s, 1.0)[:, None])
+        w2.append(w * s)
+    return balance(ParallelThreeLayerNet(W1, w2, net.w3))

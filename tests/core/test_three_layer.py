@@ -99,9 +99,8 @@ def test_unit_columns_are_width_dependent(wide):
     """Under unit-norm neurons copying every neuron M times divides the penalty by sqrt(M) at equal outputs."""
     X, y, _, res = wide
     net = tl.recover_network(res)
-    cols = tl.balance(tl.ParallelThreeLayerNet(
-        [W / np.linalg.norm(W, axis=1, keepdims=True) for W in net.W1],
-        [w * np.linalg.norm(W, axis=1) for W, w in zip(net.W1, net.w2, strict=True)], net.w3))
+    cols = tl.rescale_columns(net)
+    np.testing.assert_allclose(cols.predict(X), net.predict(X), atol=1e-12)
     base = tl.penalty(cols, "columns")
     for M in (2, 4):
         copied = tl.duplicate_neurons(cols, M)
@@ -214,3 +213,16 @@ def test_bad_input_is_refused():
         big.predict(np.ones((4, 3)))
     with pytest.raises(ValueError, match="groups"):
         tl.fit_one_vs_rest(X, np.array([0, 1, 0, 1]), 0.1, D1, None, model="path")
+
+
+def test_network_groups_contain_the_trained_network():
+    """The program over a trained network's own patterns has that network as a feasible point: optimum <= its
+    objective, for a network on data too large to enumerate."""
+    split = datasets.load_binary("breast_cancer", n_train=40, seed=0)
+    X = datasets.add_intercept(split.X_train[:, :5])
+    run = tl.train_three_layer(X, split.y_train, 1.0, 2, 3, seeds=[0], epochs=300)[0]
+    D = patterns.sample_patterns(X, 5, seed=0)
+    D_all, groups = tl.network_groups(X, D, run.net)
+    assert np.array_equal(D_all[:, :D.shape[1]], D) and groups.n_groups <= 2
+    res = tl.solve_three_layer(X, split.y_train, 1.0, D_all, groups)
+    assert res.objective <= run.objective * (1 + 1e-9)
