@@ -57,6 +57,7 @@ For last-hidden-layer features ``H`` ``(n, p)``, labels in ``{0..C-1}``, class m
 from __future__ import annotations
 
 from cvxnn_core._linalg import whiten_columns
+from cvxnn_core.deep import gap
 from cvxnn_core.deep.collapse import (
     BNCollapseOptimum,
     NCMetrics,
@@ -105,6 +106,7 @@ __all__ = [
     "bn_collapse_optimum",
     "class_means",
     "deep_linear_objective",
+    "gap",
     "deep_linear_optimum",
     "layer_alignment",
     "layer_norms",
