@@ -34,10 +34,12 @@ from cvxnn_core.plotting.networks import (
     confusion_plot,
     distance_vs_width_plot,
     filters_plot,
+    gap_vs_depth_plot,
     neural_collapse_plot,
     objectives_by_width_plot,
     predictor_surfaces_plot,
     rank_vs_beta_plot,
+    singular_values_vs_beta_plot,
     spectrum_plot,
     train_test_bars,
 )
@@ -51,6 +53,8 @@ from cvxnn_core.plotting.three_layer import (
 from cvxnn_core.plotting.timing import bounds_vs_time_plot, complexity_plot, relaxation_time_plot
 
 __all__ = [
+    "gap_vs_depth_plot",
+    "singular_values_vs_beta_plot",
     "arrangement_counts_plot",
     "block_spectra_plot",
     "low_rank_plot",

@@ -193,3 +193,36 @@ def filters_plot(table: pd.DataFrame, planted: np.ndarray, shape: tuple[int, int
             for _, r in sub.iterrows()
         ]
     return image_rows(rows, shape=shape, panel_size=1.5)
+
+
+def gap_vs_depth_plot(curve: pd.DataFrame) -> Figure:
+    """Relative duality gap ``(P - D) / D`` against depth, one line per ``network`` (``curve``: ``L``, ``network``,
+    ``gap``); closed-form curves as lines, trained networks as markers."""
+    fig, ax = plt.subplots(figsize=(6.8, 4.0))
+    for k, (name, sub) in enumerate(curve.groupby("network", sort=False)):
+        style = dict(marker="o", lw=1.6) if "closed form" in name else dict(marker="sx^v"[k % 4], ls="none", ms=8)
+        ax.plot(sub["L"], sub["gap"], label=name, **style)
+    ax.axhline(0.0, color="black", lw=0.8)
+    ax.set(xlabel="depth L", ylabel="relative duality gap (P - D) / D", xticks=sorted(curve["L"].unique()))
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def singular_values_vs_beta_plot(svs: pd.DataFrame) -> Figure:
+    """Singular values of the optimal end-to-end map against ``beta``, one panel per depth (``svs``: ``L``, ``beta``,
+    ``index``, ``singular value``, ``source`` in ``{"closed form", "trained"}``): lines for the closed form, dots for
+    trained networks."""
+    depths = sorted(svs["L"].unique())
+    fig, axes = plt.subplots(1, len(depths), figsize=(4.0 * len(depths), 3.6), sharey=True, squeeze=False)
+    colours = sns.color_palette("viridis", int(svs["index"].max()))
+    for ax, L in zip(axes[0], depths, strict=True):
+        sub = svs[svs["L"] == L]
+        for i, s in sub[sub["source"] == "closed form"].groupby("index"):
+            ax.plot(s["beta"], s["singular value"], color=colours[i - 1], lw=1.4)
+        dots = sub[sub["source"] == "trained"]
+        ax.scatter(dots["beta"], dots["singular value"], c=[colours[i - 1] for i in dots["index"]], s=18, zorder=3)
+        ax.set(xscale="log", xlabel=r"weight decay $\beta$", title=f"L = {L}")
+    axes[0, 0].set_ylabel("singular values of $W_1\\cdots W_L$")
+    fig.tight_layout()
+    return fig
