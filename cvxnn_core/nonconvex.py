@@ -80,6 +80,7 @@ def train_two_layer(
     threads: int | None = 1,
     free_bias: bool = False,
     progress: bool | None = None,
+    lr_end: float | None = None,
 ) -> TrainResult:
     """Train ``f(X) = (X W1^T)_+ w2`` of the given ``width`` on the weight-decay objective.
 
@@ -96,6 +97,8 @@ def train_two_layer(
         free_bias: the last column of ``X`` is the ones column; its weights (first-layer biases) and an
             output bias ``b2`` are trained without weight decay (the setting of the 1-D spline results).
         progress: tqdm bar; default on only when stderr is a terminal.
+        lr_end: if given, the step decays geometrically from ``lr`` to ``lr_end`` over the epochs (an accurate end
+            point: a constant Adam step keeps oscillating around it); ``None`` keeps the step constant.
     """
     X, y = check_X_y(X, y)
     if free_bias and not np.all(X[:, -1] == 1.0):
@@ -117,6 +120,7 @@ def train_two_layer(
     n, d = X.shape
     batch = n if batch_size is None else min(check_positive_int(batch_size, "batch_size"), n)
     progress = show_progress(progress)
+    gamma = 1.0 if lr_end is None else (check_positive_number(lr_end, "lr_end") / lr) ** (1.0 / epochs)
 
     with limit_threads(threads):
         return _train(
@@ -136,6 +140,7 @@ def train_two_layer(
             device,
             progress,
             free_bias,
+            gamma,
         )
 
 
@@ -156,6 +161,7 @@ def _train(
     device,
     progress,
     free_bias,
+    gamma=1.0,
 ):
     n, d = X.shape
     gen = torch.Generator(device="cpu").manual_seed(seed)
@@ -166,6 +172,7 @@ def _train(
     b2 = torch.zeros((), dtype=dtype, device=device, requires_grad=True) if free_bias else None
     params = [W1, w2] if b2 is None else [W1, w2, b2]
     opt = torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr, momentum=momentum)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
 
     with torch.no_grad():
         initial = float(_objective(Xt, yt, W1, w2, b2, beta, loss))
@@ -180,6 +187,7 @@ def _train(
             obj = _objective(rows, yt[idx], W1, w2, b2, beta, loss, scale=n / rows.shape[0])
             obj.backward()
             opt.step()
+        sched.step()
         with torch.no_grad():
             history[epoch] = float(_objective(Xt, yt, W1, w2, b2, beta, loss))
     elapsed = time.perf_counter() - start

@@ -37,10 +37,12 @@ from cvxnn_core.plotting.networks import (
     gap_vs_depth_plot,
     neural_collapse_plot,
     objectives_by_width_plot,
+    optimal_set_plot,
     predictor_surfaces_plot,
     rank_vs_beta_plot,
     singular_values_vs_beta_plot,
     spectrum_plot,
+    stationary_points_plot,
     train_test_bars,
 )
 from cvxnn_core.plotting.splines import kink_positions_plot, min_norm_limit_plot, spline_fit_plot
@@ -53,6 +55,8 @@ from cvxnn_core.plotting.three_layer import (
 from cvxnn_core.plotting.timing import bounds_vs_time_plot, complexity_plot, relaxation_time_plot
 
 __all__ = [
+    "optimal_set_plot",
+    "stationary_points_plot",
     "gap_vs_depth_plot",
     "singular_values_vs_beta_plot",
     "arrangement_counts_plot",

@@ -226,3 +226,39 @@ def singular_values_vs_beta_plot(svs: pd.DataFrame) -> Figure:
     axes[0, 0].set_ylabel("singular values of $W_1\\cdots W_L$")
     fig.tight_layout()
     return fig
+
+
+def optimal_set_plot(curves: pd.DataFrame, points: pd.DataFrame, weights: pd.DataFrame) -> Figure:
+    """Left: the functions of several optimal networks on a 1-D grid (``curves``: ``network``, ``x``, ``f``) over the
+    data (``points``: ``x``, ``y``); right: their output-weight masses ``alpha`` per neuron (``weights``: ``network``,
+    ``neuron``, ``alpha``), one row per network."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11.5, 4.0), gridspec_kw={"width_ratios": [1, 1.2]})
+    names = list(dict.fromkeys(curves["network"]))
+    styles = ["-", "--", ":", "-."]
+    for k, name in enumerate(names):
+        sub = curves[curves["network"] == name]
+        ax.plot(sub["x"], sub["f"], ls=styles[k % len(styles)], lw=2.2 - 0.3 * (k % 4), label=name)
+    ax.scatter(points["x"], points["y"], color="black", zorder=3, s=22, label="data")
+    ax.set(xlabel="x", ylabel="f(x)", title="optimal networks: their functions")
+    ax.legend(fontsize="x-small")
+    M = weights.pivot_table(index="network", columns="neuron", values="alpha", sort=False).reindex(names)
+    sns.heatmap(M, ax=bx, cmap="rocket_r", cbar_kws={"label": r"$\alpha_j$ (neuron norm$^2$)"}, linewidths=0.5)
+    bx.set(title="optimal networks: their neurons", xlabel="neuron (kink, direction, output sign)", ylabel="")
+    bx.tick_params(axis="x", labelsize="x-small", rotation=60)
+    bx.tick_params(axis="y", labelsize="x-small")
+    fig.tight_layout()
+    return fig
+
+
+def stationary_points_plot(table: pd.DataFrame) -> Figure:
+    """End points of training against the certified optimum, one column of dots per width (``table``: ``width``,
+    ``relative excess``, ``at subsampled optimum``): the relative excess ``(objective - p*) / p*`` (symlog axis)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    sns.stripplot(data=table, x="width", y="relative excess", hue="at subsampled optimum", jitter=0.2, size=6, ax=ax)
+    ax.set_yscale("symlog", linthresh=1e-6)
+    ax.set_ylim(bottom=-1e-6)
+    ax.axhline(0.0, color="black", ls="--", lw=1.2, label="certified optimum")
+    ax.set(xlabel="width m", ylabel="(objective - p*) / p*", title="end points of training")
+    ax.legend(fontsize="small", title="optimal for its own\nsubsampled program", title_fontsize="small")
+    fig.tight_layout()
+    return fig
