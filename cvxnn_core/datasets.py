@@ -339,3 +339,26 @@ def multiclass_spiral(
     angle = 2 * np.pi * labels / n_classes + 2 * np.pi * float(turns) * t
     X = np.c_[t * np.cos(angle), t * np.sin(angle)] + noise * rng.standard_normal((labels.size, 2))
     return X, labels
+
+
+def token_clusters(
+    n: int, s: int, *, n_clusters: int = 3, c: int = 2, noise: float = 0.25, target_noise: float = 0.05, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Samples of ``s`` tokens in ``R^3`` drawn around ``n_clusters`` planted means on the unit circle (noise
+    ``noise``), with token-level targets ``(n, s, c)`` from a ReLU attention teacher whose scores are the latent
+    similarities ``x_t^T x_t'``: ``Y = (X X^T)_+ X W2* + target_noise * eps``. Returns ``(Xs, Y, labels)`` with
+    ``Xs`` ``(n, s, 3)`` and cluster labels ``(n, s)``."""
+    n, s = check_positive_int(n, "n"), check_positive_int(s, "s")
+    k = check_positive_int(n_clusters, "n_clusters")
+    c = check_positive_int(c, "c")
+    noise = check_nonnegative_number(noise, "noise")
+    target_noise = check_nonnegative_number(target_noise, "target_noise")
+    rng = np.random.default_rng(check_seed(seed))
+    angles = 2 * np.pi * np.arange(k) / k
+    means = np.stack([np.cos(angles), np.sin(angles), np.zeros(k)], axis=1)
+    labels = rng.integers(0, k, size=(n, s))
+    Xs = means[labels] + noise * rng.standard_normal((n, s, 3))
+    W2 = rng.standard_normal((3, c))
+    scores = np.maximum(np.einsum("nta,nua->ntu", Xs, Xs), 0.0)
+    Y = np.einsum("ntu,nuq,qk->ntk", scores, Xs, W2) + target_noise * rng.standard_normal((n, s, c))
+    return Xs, Y, labels

@@ -31,15 +31,18 @@ from cvxnn_core.plotting.geometry import (
 )
 from cvxnn_core.plotting.networks import (
     accuracy_bars,
+    clustering_plot,
     confusion_plot,
     distance_vs_width_plot,
     filters_plot,
     gap_vs_depth_plot,
+    head_accuracy_plot,
     neural_collapse_plot,
     objectives_by_width_plot,
     optimal_set_plot,
     predictor_surfaces_plot,
     rank_vs_beta_plot,
+    rank_vs_fraction_plot,
     singular_values_vs_beta_plot,
     spectrum_plot,
     stationary_points_plot,
@@ -55,6 +58,9 @@ from cvxnn_core.plotting.three_layer import (
 from cvxnn_core.plotting.timing import bounds_vs_time_plot, complexity_plot, relaxation_time_plot
 
 __all__ = [
+    "clustering_plot",
+    "head_accuracy_plot",
+    "rank_vs_fraction_plot",
     "optimal_set_plot",
     "stationary_points_plot",
     "gap_vs_depth_plot",

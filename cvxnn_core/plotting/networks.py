@@ -262,3 +262,38 @@ def stationary_points_plot(table: pd.DataFrame) -> Figure:
     ax.legend(fontsize="small", title="optimal for its own\nsubsampled program", title_fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def rank_vs_fraction_plot(ranks: pd.DataFrame) -> Figure:
+    """Rank of the optimal lifted matrix against ``beta / beta_max``, one line per ``block`` (``ranks``: ``block``,
+    ``beta / beta_max``, ``rank``)."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for name, sub in ranks.groupby("block", sort=False):
+        ax.step(sub["beta / beta_max"], sub["rank"], where="post", marker="o", label=name)
+    ax.set(xscale="log", xlabel=r"$\beta/\beta_{\max}$", ylabel="rank of the optimal Z (heads)")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def clustering_plot(summary: pd.DataFrame) -> Figure:
+    """Balanced accuracy of attention masks as detectors of same-cluster token pairs, by ``source`` (``summary``:
+    ``source``, ``balanced accuracy``); chance at 0.5."""
+    fig, ax = plt.subplots(figsize=(7.0, 3.6))
+    sns.stripplot(data=summary, y="source", x="balanced accuracy", hue="source", size=7, jitter=0.15, legend=False,
+                  ax=ax)
+    ax.axvline(0.5, color="grey", ls=":", lw=1.2)
+    ax.set(ylabel="", xlim=(0, 1.02), title="masks as same-cluster detectors (0.5 = chance)")
+    fig.tight_layout()
+    return fig
+
+
+def head_accuracy_plot(transfer: pd.DataFrame) -> Figure:
+    """Test accuracy of each head over the splits (``transfer``: ``split``, ``head``, ``test accuracy``)."""
+    order = transfer.groupby("head")["test accuracy"].mean().sort_values().index.tolist()
+    fig, ax = plt.subplots(figsize=(7.0, 3.4))
+    sns.barplot(data=transfer, y="head", x="test accuracy", order=order, errorbar=("pi", 100), ax=ax, color="C0")
+    sns.stripplot(data=transfer, y="head", x="test accuracy", order=order, color="black", size=4, ax=ax)
+    ax.set(ylabel="", xlim=(0.5, 1.0), title="heads on frozen digit tokens (bars: mean; dots: splits)")
+    fig.tight_layout()
+    return fig
