@@ -34,8 +34,10 @@ from cvxnn_core.plotting.networks import (
     clustering_plot,
     confusion_plot,
     distance_vs_width_plot,
+    eigen_spectrum_plot,
     filters_plot,
     gap_vs_depth_plot,
+    gda_plot,
     head_accuracy_plot,
     neural_collapse_plot,
     objectives_by_width_plot,
@@ -58,6 +60,8 @@ from cvxnn_core.plotting.three_layer import (
 from cvxnn_core.plotting.timing import bounds_vs_time_plot, complexity_plot, relaxation_time_plot
 
 __all__ = [
+    "eigen_spectrum_plot",
+    "gda_plot",
     "clustering_plot",
     "head_accuracy_plot",
     "rank_vs_fraction_plot",

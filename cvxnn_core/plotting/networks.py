@@ -297,3 +297,36 @@ def head_accuracy_plot(transfer: pd.DataFrame) -> Figure:
     ax.set(ylabel="", xlim=(0.5, 1.0), title="heads on frozen digit tokens (bars: mean; dots: splits)")
     fig.tight_layout()
     return fig
+
+
+def eigen_spectrum_plot(spectrum: pd.DataFrame) -> Figure:
+    """Eigenvalues of second moments against their index, one line per ``beta`` label (``spectrum``: ``beta``,
+    ``index``, ``eigenvalue``); zeros are drawn at the bottom of the log axis."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    floor = spectrum.loc[spectrum["eigenvalue"] > 0, "eigenvalue"].min() / 3
+    for name, sub in spectrum.groupby("beta", sort=False):
+        ax.plot(sub["index"], np.maximum(sub["eigenvalue"], floor), marker="o", ms=3, lw=1.2, label=name,
+                color="black" if name == "data" else None)
+    ax.set(yscale="log", xlabel="eigenvalue index", ylabel="eigenvalue of the second moment", ylim=(floor * 0.8, None))
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def gda_plot(curves: pd.DataFrame, references: Mapping[str, tuple[float, float]]) -> Figure:
+    """Gradient descent-ascent runs (``curves``: ``run``, ``step``, ``generator value``, ``advantage``): the generator's
+    weight decay (left) and the discriminator's advantage (right); ``references`` maps a game (a substring of the run
+    names, ``"ReLU"`` for ReLU runs, anything else for the rest) to ``(optimal value, beta)``, drawn dashed."""
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 3.9))
+    for k, (name, sub) in enumerate(curves.groupby("run", sort=False)):
+        axes[0].plot(sub["step"], sub["generator value"], lw=1.2, label=name, color=f"C{k}")
+        axes[1].plot(sub["step"], sub["advantage"], lw=1.2, color=f"C{k}")
+    for k, (game, (value, beta)) in enumerate(references.items()):
+        axes[0].axhline(value, color="black", ls=["--", ":"][k % 2], lw=1.1, label=f"convex optimum ({game})")
+        axes[1].axhline(beta, color="black", ls=["--", ":"][k % 2], lw=1.1, label=f"beta ({game})")
+    axes[0].set(xscale="log", xlabel="step", ylabel=r"generator $\|W\|^2/2$")
+    axes[1].set(xscale="log", yscale="log", xlabel="step", ylabel="discriminator advantage")
+    axes[0].legend(fontsize="x-small")
+    axes[1].legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig
