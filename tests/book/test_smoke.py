@@ -9,10 +9,12 @@ decide pass or fail on a slow or busy machine. Speed claims are recorded without
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import pytest
 
+from paper_experiments.browser import check_pages, find_browser
 from paper_experiments.build import build_book
 from paper_experiments.registry import CHAPTERS
 from paper_experiments.runner import Project, failure_reason, run_chapters
@@ -46,3 +48,23 @@ def test_every_chapter_runs_with_smoke_parameters_and_the_book_builds(tmp_path: 
     assert 'src="../_static/mathjax/tex-chtml.js"' in chapter_page and (html / "_static/mathjax/tex-chtml.js").is_file()
     claims = (html / "book" / "claims.html").read_text(encoding="utf-8")
     assert [c for chapter in CHAPTERS.values() for c in chapter.claim_ids if c not in claims] == []
+
+    # what a reader sees offline, in a real browser (headless Chromium): typeset math, loaded figures, no console
+    # errors except the theme's own (paper_experiments.browser.THEME_CONSOLE_ERRORS)
+    if find_browser() is None:
+        warnings.warn(
+            "BROWSER CHECK NOT RUN: chromium and chromedriver are not installed; apt-get install chromium "
+            "chromium-driver to check the rendered pages",
+            stacklevel=1,
+        )
+        return
+    pages = [html / "index.html", *sorted((html / "book").glob("*.html"))]
+    shots = tmp_path / "_build" / "screenshots"
+    chapter_pages = {html / f"{c.notebook.removesuffix('.ipynb')}.html" for c in CHAPTERS.values()}
+    first = html / f"{CHAPTERS['two_layer_convex'].notebook.removesuffix('.ipynb')}.html"
+    screenshots = {first: shots / "two_layer_convex.png", html / "book" / "claims.html": shots / "claims.html.png"}
+    for check in check_pages(pages, screenshots=screenshots):
+        assert check.ok, check
+        if Path(check.page) in chapter_pages:
+            assert check.math > 0 and check.images > 0, check  # every chapter has formulas and figures
+    assert all(path.is_file() and path.stat().st_size > 0 for path in screenshots.values())
