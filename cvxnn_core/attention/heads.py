@@ -28,17 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cvxnn_core._validation import check_positive_int
-
-
-def check_tokens(Xs: object, name: str = "Xs") -> np.ndarray:
-    """``Xs`` as a finite float array ``(n, s, d)`` of token features."""
-    arr = np.asarray(Xs, dtype=np.float64)
-    if arr.ndim != 3 or 0 in arr.shape:
-        raise ValueError(f"{name} must have shape (n, s, d): n samples of s tokens with d features, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return arr
+from cvxnn_core._validation import check_positive_int, check_tokens
 
 
 def attention_mask(Xs: np.ndarray, H: np.ndarray) -> np.ndarray:

@@ -21,24 +21,17 @@ import numpy as np
 
 from cvxnn_core._cvx import SDP_SOLVER_OPTIONS, check_solver, run_problem
 from cvxnn_core._training import limit_threads
-from cvxnn_core._validation import check_beta, check_positive_int, check_positive_number, check_seed
+from cvxnn_core._validation import (
+    check_beta,
+    check_block_maps,
+    check_positive_int,
+    check_positive_number,
+    check_seed,
+)
 
 RANK_RTOL = 1e-5  # singular values below this times the largest one do not count as heads
 BLOCK_RTOL = 1e-8  # blocks with ||Z_g||_* below this times the largest are pruned before factoring
 ZERO_PENALTY_RTOL = 1e-6  # a block whose penalty is below this fraction of the objective is solver noise
-
-
-def _check_maps(maps: list[np.ndarray], shapes: list[tuple[int, int]], y: np.ndarray) -> np.ndarray:
-    y = np.asarray(y, dtype=np.float64).ravel()
-    if len(maps) != len(shapes) or not maps:
-        raise ValueError(f"give one shape per map: {len(maps)} maps, {len(shapes)} shapes")
-    for g, (A, (p, q)) in enumerate(zip(maps, shapes, strict=True)):
-        if A.shape != (y.size, p * q):
-            raise ValueError(f"map {g} has shape {A.shape}, expected ({y.size}, {p * q}) for targets of {y.size} "
-                             f"entries and a ({p}, {q}) block")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("targets contain NaN or inf")
-    return y
 
 
 @dataclass(frozen=True)
@@ -83,7 +76,7 @@ def solve_block_nuclear(maps: list[np.ndarray], y: np.ndarray, beta: float, shap
     """``min_Z 0.5 ||sum_g A_g Z_g.ravel() - y||^2 + beta sum_g ||Z_g||_*`` with cvxpy (Clarabel by default)."""
     import cvxpy as cp
 
-    y = _check_maps(maps, shapes, y)
+    y = check_block_maps(maps, shapes, y)
     beta = check_beta(beta)
     solver = check_solver(solver)
     Zs = [cp.Variable(sh) for sh in shapes]
@@ -97,7 +90,7 @@ def solve_block_nuclear(maps: list[np.ndarray], y: np.ndarray, beta: float, shap
 
 def beta_max(maps: list[np.ndarray], y: np.ndarray, shapes: list[tuple[int, int]]) -> float:
     """``max_g ||mat(A_g^T y)||_2``: the smallest ``beta`` at which ``Z* = 0``."""
-    y = _check_maps(maps, shapes, y)
+    y = check_block_maps(maps, shapes, y)
     return float(max(np.linalg.norm((A.T @ y).reshape(sh), 2) for A, sh in zip(maps, shapes, strict=True)))
 
 
