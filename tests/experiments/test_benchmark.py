@@ -1,7 +1,8 @@
 """The solver benchmark's mechanics on problems of a second: same problem for every method, the peers' objectives
 agree with ours (pyscnn's scaling ``lam = beta / n`` included), accuracy columns, ratios and the saved files.
 
-pyscnn is installed by the README's commands (``--no-deps``); the cases that need it skip where it is missing.
+pyscnn is installed by the README's commands (``--no-deps``), skglm and celer by the bench extra; the cases that
+need them skip where they are missing.
 """
 
 from __future__ import annotations
@@ -63,6 +64,17 @@ def test_pyscnn_solves_the_same_gated_program(gated_rows):
     reference = gated_rows["clarabel"][0]["objective"]
     assert abs(row["objective"] - reference) <= 1e-6 * reference  # lam = beta / n maps its objective to ours
     assert len(trace) > 1 and trace[-1]["objective"] == row["objective"]
+
+
+@pytest.mark.parametrize("peer", ["skglm", "celer"])
+def test_group_lasso_peers_solve_the_same_gated_program(gated_rows, peer):
+    if not bench.peer_available(peer):
+        pytest.skip(f"{peer} is not installed (the bench extra)")
+    row, trace = bench.run_method(GATED, peer, time_cap=60)
+    assert row["status"] == "ok", row["note"]
+    reference = gated_rows["clarabel"][0]["objective"]
+    assert abs(row["objective"] - reference) <= 1e-6 * reference  # alpha = beta / n maps its objective to ours
+    assert trace[-1]["objective"] == row["objective"]
 
 
 @needs_pyscnn
