@@ -20,7 +20,16 @@ from tqdm import tqdm
 
 from cvxnn_core._validation import check_positive_int, check_seed
 
-__all__ = ["TrainResult", "limit_threads", "progress_bar", "runs_table", "show_progress", "sweep"]
+__all__ = [
+    "TrainResult",
+    "descend_batched",
+    "limit_threads",
+    "progress_bar",
+    "runs_table",
+    "seeded_draws",
+    "show_progress",
+    "sweep",
+]
 
 
 @dataclass(frozen=True)
@@ -116,3 +125,43 @@ def runs_table(runs: Sequence[TrainResult], optimum: float | None = None, **labe
         table["optimum"] = optimum
         table["relative excess"] = (table["objective"] - optimum) / optimum
     return table
+
+
+def seeded_draws(seeds: Sequence[int], shapes: Sequence[tuple[int, ...]], scales: Sequence[float]) -> list:
+    """One batched tensor per shape: row ``r`` holds ``scale * N(0, 1)`` drawn from ``manual_seed(seeds[r])``, the
+    shapes drawn in order from one generator per seed (so a run gives the same numbers alone or in a batch)."""
+    import torch
+
+    draws = []
+    for seed in seeds:
+        gen = torch.Generator().manual_seed(seed)
+        draws.append([torch.randn(*shape, generator=gen, dtype=torch.float64) for shape in shapes])
+    return [torch.stack([d[i] for d in draws]).mul_(scale).requires_grad_() for i, scale in enumerate(scales)]
+
+
+def descend_batched(params: list, objectives: Callable[..., Any], *, optimizer: str, lr: float, lr_end: float,
+                    epochs: int, train_kwargs: Mapping[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Full-batch Adam or SGD on the summed per-run ``objectives()`` (a ``(runs,)`` tensor), the step decaying
+    geometrically from ``lr`` to ``lr_end``; ``objectives(**train_kwargs)`` is what is differentiated. Returns the
+    initial objectives, the history ``(runs, epochs)`` (exact objective after every epoch) and the seconds taken."""
+    import time
+
+    import torch
+
+    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(params, lr=lr)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=(lr_end / lr) ** (1.0 / epochs))
+    start = time.perf_counter()
+    with torch.no_grad():
+        initial = objectives().numpy().copy()
+    history = np.empty((initial.shape[0], epochs))
+    for epoch in range(epochs):
+        opt.zero_grad()
+        J = objectives(**(train_kwargs or {}))
+        if epoch > 0:
+            history[:, epoch - 1] = J.detach().numpy()
+        J.sum().backward()
+        opt.step()
+        sched.step()
+    with torch.no_grad():
+        history[:, -1] = objectives().numpy()
+    return initial, history, time.perf_counter() - start

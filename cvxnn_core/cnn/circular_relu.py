@@ -25,13 +25,12 @@ quasi-norm: neither is convex, and neither is built here.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from cvxnn_core._cvx import SOLVER_OPTIONS, check_solver, run_problem
-from cvxnn_core._training import TrainResult, limit_threads
+from cvxnn_core._training import TrainResult, descend_batched, limit_threads, seeded_draws
 from cvxnn_core._validation import (
     check_beta,
     check_patterns,
@@ -205,17 +204,7 @@ def train_circular_relu(
     idx = torch.as_tensor((np.arange(d)[:, None] - np.arange(d)[None, :]) % d)
     with limit_threads(threads):
         Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
-        draws = []
-        for s in seeds:
-            gen = torch.Generator().manual_seed(s)
-            draws.append(
-                [
-                    torch.randn(m, d, generator=gen, dtype=torch.float64),
-                    0.5 * torch.randn(m, d, generator=gen, dtype=torch.float64),
-                    0.5 * torch.randn(m, generator=gen, dtype=torch.float64),
-                ]
-            )
-        V, W2, w3 = (torch.stack([p[i] for p in draws]).requires_grad_() for i in range(3))
+        V, W2, w3 = seeded_draws(seeds, [(m, d), (m, d), (m,)], [1.0, 0.5, 0.5])
 
         def objectives() -> torch.Tensor:
             U = V / V.norm(dim=2, keepdim=True)
@@ -223,24 +212,10 @@ def train_circular_relu(
             f = torch.einsum("smn,sm->sn", torch.relu(torch.einsum("nd,smd->smn", Xt, z)), w3)
             return 0.5 * ((f - yt) ** 2).sum(1) + 0.5 * beta * (W2.pow(2).sum((1, 2)) + w3.pow(2).sum(1))
 
-        opt = torch.optim.Adam([V, W2, w3], lr=lr)
-        sched = torch.optim.lr_scheduler.ExponentialLR(opt, (lr_end / lr) ** (1.0 / epochs))
-        history = np.empty((len(seeds), epochs))
+        initial, history, elapsed = descend_batched([V, W2, w3], objectives, optimizer="adam", lr=lr,
+                                                    lr_end=lr_end, epochs=epochs)
         with torch.no_grad():
-            initial = objectives().numpy().copy()
-        start = time.perf_counter()
-        for epoch in range(epochs):
-            opt.zero_grad()
-            J = objectives()
-            if epoch > 0:
-                history[:, epoch - 1] = J.detach().numpy()
-            J.sum().backward()
-            opt.step()
-            sched.step()
-        with torch.no_grad():
-            history[:, -1] = objectives().numpy()
             U = (V / V.norm(dim=2, keepdim=True)).numpy().copy()
-        elapsed = time.perf_counter() - start
     return [
         TrainResult(
             CircularReLUNet(U[r], W2.detach().numpy()[r].copy(), w3.detach().numpy()[r].copy()),

@@ -8,13 +8,12 @@ and the summed objective separates over runs), and a run gives the same numbers 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from cvxnn_core._training import TrainResult, limit_threads, progress_bar
+from cvxnn_core._training import TrainResult, descend_batched, limit_threads, progress_bar, seeded_draws
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
@@ -70,17 +69,7 @@ def train_three_layer(
     d = X.shape[1]
     with limit_threads(threads):
         Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
-        init = []
-        for s in seeds:
-            gen = torch.Generator().manual_seed(s)
-            init.append(
-                [
-                    torch.randn(K, m1, d, generator=gen, dtype=torch.float64),
-                    torch.randn(K, m1, generator=gen, dtype=torch.float64),
-                    torch.randn(K, generator=gen, dtype=torch.float64),
-                ]
-            )
-        V, w2, w3 = (torch.stack([p[i] for p in init]).mul_(init_scale).requires_grad_() for i in range(3))
+        V, w2, w3 = seeded_draws(seeds, [(K, m1, d), (K, m1), (K,)], [init_scale] * 3)
 
         def first_layer() -> torch.Tensor:
             if regularizer == "frobenius":
@@ -99,25 +88,10 @@ def train_three_layer(
                 return fit + beta * (paths.sum(dim=2) + eps).sqrt().sum(dim=1)
             return fit + 0.5 * beta * (w2.pow(2).sum(dim=(1, 2)) + w3.pow(2).sum(dim=1))
 
-        opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)([V, w2, w3], lr=lr)
-        sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=(lr_end / lr) ** (1.0 / epochs))
-        history = np.empty((len(seeds), epochs))
-        start = time.perf_counter()
+        initial, history, elapsed = descend_batched([V, w2, w3], objectives, optimizer=optimizer, lr=lr,
+                                                    lr_end=lr_end, epochs=epochs, train_kwargs={"eps": _PATH_EPS})
         with torch.no_grad():
-            initial = objectives().numpy().copy()
-        for epoch in range(epochs):
-            opt.zero_grad()
-            J = objectives(_PATH_EPS)
-            if epoch > 0:
-                history[:, epoch - 1] = J.detach().numpy()
-            J.sum().backward()
-            opt.step()
-            sched.step()
-        with torch.no_grad():
-            final = objectives()
-            history[:, -1] = final.numpy()
             W1 = first_layer().numpy().copy()
-        elapsed = time.perf_counter() - start
     if not np.all(np.isfinite(history[:, -1])):
         raise FloatingPointError(f"training diverged (final objectives {history[:, -1].tolist()}); lower lr (now {lr})")
     w2n, w3n = w2.detach().numpy(), w3.detach().numpy()
