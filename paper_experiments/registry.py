@@ -104,9 +104,11 @@ def _benchmark_caps(params: Mapping[str, Any]) -> float:
     """Seconds the ``solver_speed`` benchmark can take at most: every isolated method run killed at its cap."""
     if not params["isolate"]:
         return 0.0
-    from paper_experiments.benchmarks.solvers import cap_budget_s, profile_problems
+    from paper_experiments.benchmarks.solvers import PATH_METHODS, cap_budget_s, profile_problems
 
-    return cap_budget_s(profile_problems(params["profile"]), params["time_cap"])
+    main = cap_budget_s(profile_problems(params["profile"]), params["time_cap"])
+    path = params.get("path_profile")
+    return main + (cap_budget_s(profile_problems(path), params["time_cap"], PATH_METHODS) if path else 0.0)
 
 
 

@@ -393,6 +393,10 @@ def scaling_plot(
         ax.xaxis.set_minor_formatter(NullFormatter())
         if panel is not None:
             ax.set_title(str(panel), fontsize="small")
-    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    labels = {}  # every method of every panel, once
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            labels.setdefault(label, handle)
+    axes[0][-1].legend(labels.values(), labels.keys(), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
     fig.tight_layout()
     return fig

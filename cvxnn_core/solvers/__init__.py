@@ -72,12 +72,15 @@ from cvxnn_core.solvers.fista import (
     FAST_LOSSES,
     FirstOrderResult,
     FistaState,
+    anderson_extrapolation,
     fista_step,
     gated_certificate,
+    gated_dual_bound,
     group_soft_threshold,
 )
-from cvxnn_core.solvers.gated import WORKING_SET_MIN, cone_decomposition, fista_gated, least_distance
+from cvxnn_core.solvers.gated import WORKING_SET_MIN, cone_decomposition, fista_gated, fista_path, least_distance
 from cvxnn_core.solvers.metrics import performance_profile, time_to_accuracy
+from cvxnn_core.solvers.newton import newton_direction, support_newton
 from cvxnn_core.solvers.operators import Array, FastLoss, beta_max, cone_constraints, gated_adjoint, gated_forward
 from cvxnn_core.solvers.relu_al import al_relu, feasible_point, relative_violation, relu_certificate
 
@@ -100,15 +103,20 @@ __all__ = [
     "cone_supports",
     "feasible_point",
     "fista_gated",
+    "fista_path",
     "fista_step",
     "gated_adjoint",
+    "anderson_extrapolation",
     "gated_certificate",
+    "gated_dual_bound",
     "gated_forward",
     "group_soft_threshold",
     "grow_patterns",
     "least_distance",
+    "newton_direction",
     "performance_profile",
     "relative_violation",
     "relu_certificate",
+    "support_newton",
     "time_to_accuracy",
 ]

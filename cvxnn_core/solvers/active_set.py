@@ -28,7 +28,6 @@ REDUCED_SOLVE_TOL = 1e-10
 REDUCED_SOLVE_METHOD = "faer"  # Clarabel's supernodal LDL: the reduced KKT systems are dense
 
 
-
 # ----------------------------------------------------------------------------------------------------------------------
 # ReLU: active set (column and constraint generation) with exact reduced solves
 # ----------------------------------------------------------------------------------------------------------------------
@@ -288,5 +287,3 @@ def grow_patterns(
         warm[:P], warm[D.shape[1] : D.shape[1] + P] = result.V, result.W
     bar.close()
     return result, D, rounds
-
-

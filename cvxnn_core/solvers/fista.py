@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +27,6 @@ from cvxnn_core.solvers.operators import FastLoss, gated_adjoint, gated_forward
 FAST_LOSSES = ("squared", "logistic")
 
 BLOCK_ZERO_TOL = 1e-9  # blocks with ||z_i|| <= tol * max_j ||z_j|| are returned as exact zeros
-
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -281,10 +280,45 @@ def gated_certificate(
     """
     f = gated_forward(X, patterns, U)
     primal = loss_value(f, y, loss) + beta * float(np.sum(block_norms(U)))
-    r = negative_gradient(f, y, loss)
+    lower, lam = gated_dual_bound(X, y, patterns, negative_gradient(f, y, loss), beta, loss)
+    return primal, lower, lam
+
+
+def gated_dual_bound(
+    X: np.ndarray, y: np.ndarray, patterns: np.ndarray, r: np.ndarray, beta: float, loss: FastLoss = "squared"
+) -> tuple[float, np.ndarray]:
+    """``(lower_bound, lambda)`` from any candidate dual direction ``r`` (``(n,)`` or ``(n, c)``), in float64 numpy.
+
+    ``lambda = t r`` with the best ``t`` subject to ``t max_i ||X^T D_i r|| <= beta``; ``-l^*(-lambda)`` is then a
+    lower bound on the gated optimum whatever ``r`` is (a residual, or an extrapolation of residuals).
+    """
     smax = float(np.max(block_norms(gated_adjoint(X, patterns, r)), initial=0.0))
     t = best_dual_scale(r, y, loss, beta / smax if smax > 0 else NO_CONSTRAINT_SCALE)
     lam = t * r
-    return primal, float(dual_value(lam, y, loss)), lam
+    return float(dual_value(lam, y, loss)), lam
 
 
+def anderson_extrapolation(points: Sequence[np.ndarray]) -> np.ndarray | None:
+    """Anderson extrapolation of the last points of a sequence (Bertrand & Massias 2021; dual extrapolation of celer).
+
+    With the differences ``U = [r_1 - r_0, ..., r_K - r_{K-1}]`` find ``c = argmin ||U c|| s.t. sum(c) = 1`` (the
+    KKT system ``[[U^T U, 1], [1^T, 0]]``, solved by least squares so that a rank-deficient ``U`` is fine) and return
+    ``sum_k c_k r_k`` (over ``r_1 .. r_K``). For ``r_{k+1} - r* = M (r_k - r*)`` with ``I - M`` invertible and
+    ``U c = 0`` this is ``r*`` exactly: the limit of a sequence that is asymptotically a linear recursion, as the
+    iterates of proximal gradient methods on their support are. ``None`` when all differences vanish. Used only as
+    a *candidate* dual direction: the bound is certified whatever it returns.
+    """
+    R = np.stack([np.asarray(p, dtype=float).reshape(-1) for p in points], axis=1)
+    U = np.diff(R, axis=1)
+    G = U.T @ U
+    scale = float(np.max(np.abs(G), initial=0.0))
+    if not np.isfinite(scale) or scale == 0.0:
+        return None
+    K = G.shape[0]
+    kkt = np.block([[G / scale, np.ones((K, 1))], [np.ones((1, K)), np.zeros((1, 1))]])
+    rhs = np.zeros(K + 1)
+    rhs[-1] = 1.0
+    c = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:K]
+    if not np.isfinite(c).all():
+        return None
+    return (R[:, 1:] @ c).reshape(np.shape(points[-1]))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,6 +14,7 @@ import torch
 from cvxnn_core._cvx import block_norms
 from cvxnn_core._training import limit_threads, progress_bar
 from cvxnn_core._validation import (
+    check_beta,
     check_patterns,
     check_positive_int,
     check_torch_device,
@@ -28,13 +32,20 @@ from cvxnn_core.solvers.fista import (
     _prepare,
     _start_state,
     _zero_small,
+    anderson_extrapolation,
     fista_step,
     gated_certificate,
+    gated_dual_bound,
 )
+from cvxnn_core.solvers.newton import support_newton
 from cvxnn_core.solvers.operators import FastLoss
 
 WORKING_SET_MIN = 50  # initial working-set size of fista_gated (blocks)
 
+NEWTON_STABLE = 3  # Newton on the support is tried once the support was unchanged over this many checks,
+NEWTON_RETRY = 20  # and again after 3, 6, 12, then at most this many checks
+
+ANDERSON_DEPTH = 5  # residuals extrapolated for a better dual point (celer's default K)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -60,6 +71,7 @@ def fista_gated(
     batch_size: int | None = None,
     step_growth: float = 1.1,
     working_set: bool = True,
+    newton: bool = True,
     threads: int | None = None,
     progress: bool | None = None,
 ) -> FirstOrderResult:
@@ -110,8 +122,9 @@ def fista_gated(
         if working_set and P > 2 * WORKING_SET_MIN:
             r0 = -smooth.grad_q(smooth.lift(x))
             score = torch.linalg.vector_norm(smooth.adjoint(r0).reshape(P, -1), dim=1)
-            score[torch.linalg.vector_norm(x.reshape(P, -1), dim=1) > 0] = math.inf
-            work = torch.sort(torch.argsort(score, descending=True)[:WORKING_SET_MIN]).values
+            warm = torch.linalg.vector_norm(x.reshape(P, -1), dim=1) > 0
+            score[warm] = math.inf
+            work = torch.sort(torch.argsort(score, descending=True)[: WORKING_SET_MIN + int(warm.sum())]).values
         else:
             work = torch.arange(P, device=dev)
         history: dict[str, list[float]] = {k: [] for k in ("time", "iteration", "objective", "lower_bound", "gap")}
@@ -119,6 +132,12 @@ def fista_gated(
         converged = False
         iterations = 0
         outer = 0
+        residuals: deque[np.ndarray] = deque(maxlen=ANDERSON_DEPTH + 1)
+        best_lower, best_r, extrapolated = -math.inf, None, 0
+        newton = newton and loss == "squared" and beta > 0
+        last_support = exact = None
+        stable, wait, newton_steps, restart = 0, NEWTON_STABLE, 0, False
+        checks_since_try = wait
         bar = progress_bar(progress, total=max_iters, desc="FISTA (gated)")
         timed_out = False
         while iterations < max_iters and not converged and not timed_out:
@@ -133,7 +152,37 @@ def fista_gated(
                     continue
                 x = torch.zeros_like(x)
                 x[work] = state.x
-                primal, lower, lower_work, norms = _gated_check(smooth, x, state.q, beta, yn, loss, vector, work)
+                primal, lower, lower_work, norms, r = _gated_check(smooth, x, state.q, beta, yn, loss, vector, work)
+                residuals.append(r)
+                if lower > best_lower:
+                    best_lower, best_r = lower, r
+                if len(residuals) == ANDERSON_DEPTH + 1:
+                    r_acc = anderson_extrapolation(residuals)
+                    lower_acc = -math.inf if r_acc is None else _dual_bound(smooth, r_acc, beta, yn, loss)
+                    if lower_acc > best_lower:
+                        best_lower, best_r = lower_acc, r_acc
+                        extrapolated += 1
+                if newton and relative_gap(primal, best_lower) > tol:
+                    support = torch.linalg.vector_norm(x.reshape(P, -1), dim=1) > 0
+                    stable = stable + 1 if last_support is not None and torch.equal(support, last_support) else 0
+                    last_support = support
+                    if stable >= NEWTON_STABLE and checks_since_try >= wait:
+                        checks_since_try, wait = 0, min(2 * wait, NEWTON_RETRY)
+                        if exact is None:
+                            exact = (Xt.double(), Dt.double(), yt.double())
+                            exact = (*exact, exact[0] @ exact[0].T)
+                        x_newton, steps = support_newton(*exact[:3], x.double(), beta, gram=exact[3])
+                        newton_steps += steps
+                        x_newton = x_newton.to(dt)
+                        q_newton = smooth.lift(x_newton)
+                        p_n, lower_n, _, _, r_n = _gated_check(smooth, x_newton, q_newton, beta, yn, loss, vector, work)
+                        if lower_n > best_lower:
+                            best_lower, best_r = lower_n, r_n
+                        if p_n < primal:
+                            primal, x = p_n, x_newton
+                            restart = True
+                    checks_since_try += 1
+                lower = best_lower
                 gap = relative_gap(primal, lower)
                 for key, val in zip(
                     history, (time.perf_counter() - start, iterations, primal, lower, gap), strict=True
@@ -142,6 +191,10 @@ def fista_gated(
                 bar.set_postfix(gap=f"{gap:.2e}", blocks=len(work))
                 if gap <= tol:
                     converged = True
+                    break
+                if restart:  # continue FISTA from the Newton point (momentum reset)
+                    restart = False
+                    step = state.step
                     break
                 if max_time is not None and time.perf_counter() - start > max_time:
                     timed_out = True
@@ -154,6 +207,7 @@ def fista_gated(
                     cand = cand[torch.argsort(norms[cand], descending=True)][: max(len(work), WORKING_SET_MIN)]
                     work = torch.sort(torch.cat([work, cand])).values
                     step = state.step
+                    residuals.clear()
                     break
         bar.close()
         if dev.type == "cuda":
@@ -162,6 +216,10 @@ def fista_gated(
         U = U if vector else U[:, :, 0]
         U = _zero_small(U, float(np.max(block_norms(U), initial=0.0)))
         primal, lower, lam = gated_certificate(X, y, patterns, U, beta, loss)
+        if best_r is not None:  # the best dual direction seen (a residual or an extrapolation), re-certified in float64
+            lower_r, lam_r = gated_dual_bound(X, y, patterns, best_r, beta, loss)
+            if lower_r > lower:
+                lower, lam = lower_r, lam_r
         elapsed = time.perf_counter() - start
     gap = relative_gap(primal, lower)
     return FirstOrderResult(
@@ -184,6 +242,37 @@ def fista_gated(
     )
 
 
+def fista_path(
+    X: np.ndarray,
+    y: np.ndarray,
+    betas: Sequence[float] | np.ndarray,
+    patterns: np.ndarray,
+    *,
+    progress: bool | None = None,
+    **options: Any,
+) -> list[FirstOrderResult]:
+    """The gated program along a regularization path: :func:`fista_gated` at every ``beta``, warm-started.
+
+    The path is solved from the largest ``beta`` down (where the solution is sparse and cheap), each solve starting
+    from the previous solution ``U0`` (its blocks seed the working set). ``options`` go to :func:`fista_gated` (``tol``,
+    ``loss``, ``device``, ...; not ``U0``). Returns one result per entry of ``betas``, in the order given; each is
+    certified on its own (``gap``, ``converged``).
+    """
+    if "U0" in options:
+        raise ValueError("fista_path warm-starts every solve itself; drop U0 from the options")
+    values = [check_beta(b) for b in np.atleast_1d(np.asarray(betas, dtype=float))]
+    if not values:
+        raise ValueError("betas must hold at least one value")
+    order = np.argsort(values)[::-1]
+    results: dict[int, FirstOrderResult] = {}
+    U0 = None
+    for i in progress_bar(progress, iterable=order, desc="regularization path"):
+        result = fista_gated(X, y, values[i], patterns, U0=U0, progress=False, **options)
+        results[int(i)] = result
+        U0 = result.V
+    return [results[i] for i in range(len(values))]
+
+
 def _gated_check(
     smooth: _GatedSmooth,
     x: torch.Tensor,
@@ -194,9 +283,9 @@ def _gated_check(
     vector: bool,
     work: torch.Tensor,
 ):
-    """Primal value, certified lower bound, the lower bound of the program restricted to the blocks ``work``, and
-    the dual-constraint norms ``||X^T D_i r||`` (all ``P`` blocks) at the full iterate ``x`` with predictions ``q``
-    (working precision; scalar reductions in float64)."""
+    """Primal value, certified lower bound, the lower bound of the program restricted to the blocks ``work``, the
+    dual-constraint norms ``||X^T D_i r||`` (all ``P`` blocks) at the full iterate ``x`` with predictions ``q``
+    (working precision; scalar reductions in float64), and the residual ``r = -grad l`` (float64 numpy)."""
     g = smooth.grad_q(q)
     norms = torch.linalg.vector_norm(smooth.adjoint(g).reshape(x.shape[0], -1), dim=1)
     primal = float(smooth.value(q)) + beta * float(
@@ -208,7 +297,15 @@ def _gated_check(
     for smax in (float(torch.max(norms)), float(torch.max(norms[work]))):
         t = best_dual_scale(r, y, loss, beta / smax if smax > 0 else NO_CONSTRAINT_SCALE)
         bounds.append(float(dual_value(t * r, y, loss)))
-    return primal, bounds[0], bounds[1], norms
+    return primal, bounds[0], bounds[1], norms, r
+
+
+def _dual_bound(smooth: _GatedSmooth, r: np.ndarray, beta: float, y: np.ndarray, loss: str) -> float:
+    """Certified lower bound from a candidate dual direction ``r`` (numpy): one adjoint over all ``P`` blocks."""
+    rt = torch.as_tensor(r.reshape(r.shape[0], -1), dtype=smooth.X.dtype, device=smooth.X.device)
+    smax = float(torch.max(torch.linalg.vector_norm(smooth.adjoint(rt).reshape(smooth.D.shape[1], -1), dim=1)))
+    t = best_dual_scale(r, y, loss, beta / smax if smax > 0 else NO_CONSTRAINT_SCALE)
+    return float(dual_value(t * r, y, loss))
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -269,5 +366,3 @@ def cone_decomposition(X: np.ndarray, patterns: np.ndarray, U: np.ndarray) -> tu
         V[i] = cone_projection(X, patterns[:, i], 0.5 * U[i] + e)
         W[i] = V[i] - U[i]
     return V, W
-
-

@@ -19,7 +19,6 @@ FastLoss = Literal["squared", "logistic"]
 Array = np.ndarray | torch.Tensor  # the operators take numpy arrays or torch tensors (all of one kind)
 
 
-
 # ----------------------------------------------------------------------------------------------------------------------
 # Operators (numpy or torch)
 # ----------------------------------------------------------------------------------------------------------------------
@@ -84,5 +83,3 @@ def beta_max(X: np.ndarray, y: np.ndarray, patterns: np.ndarray, loss: FastLoss 
     r0 = y if loss == "squared" else negative_gradient(np.zeros_like(y), y, loss)
     G = gated_adjoint(X, patterns, r0)
     return float(np.max(np.linalg.norm(G.reshape(G.shape[0], -1), axis=1)))
-
-

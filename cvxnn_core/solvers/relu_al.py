@@ -32,6 +32,9 @@ from cvxnn_core.solvers.fista import (
 from cvxnn_core.solvers.gated import cone_decomposition, fista_gated
 from cvxnn_core.solvers.operators import FastLoss, gated_adjoint, gated_forward
 
+POLISH_GAP = 1e-3  # al_relu hands over to the active-set method below this certified gap (squared loss),
+POLISH_STALL = 3  # or when the gap did not halve over this many certifications
+
 # ----------------------------------------------------------------------------------------------------------------------
 # ReLU: augmented Lagrangian with FISTA subproblems
 # ----------------------------------------------------------------------------------------------------------------------
@@ -116,6 +119,7 @@ def al_relu(
     delta_growth: float = 2.0,
     delta_max: float | None = None,
     warm_start: Literal["gated", "zero"] = "zero",
+    polish: bool = True,
     step_growth: float = 1.1,
     certify_every: int = 5,
     device: str = "cpu",
@@ -142,6 +146,10 @@ def al_relu(
             about five times that of the loss); ``delta_max`` defaults to ten times the initial value.
         warm_start: ``"gated"`` solves the gated program first (:func:`fista_gated`) and starts from its
             :func:`cone_decomposition`; ``"zero"`` starts from zero.
+        polish: squared loss: once the certified gap is ``<= POLISH_GAP``, or did not halve over ``POLISH_STALL``
+            certifications, or the caps stop the AL, finish with
+            :func:`active_set_relu` warm-started from the best AL point (exact reduced solves on its blocks); the
+            result's ``solver`` is then ``"AL+ACTIVE_SET"`` and its gap that of the polished point.
         device, dtype, seed, threads, progress, step_growth: as in :func:`fista_gated`.
 
     First-order AL reaches gaps of 1e-3 to 1e-4 quickly and improves slowly after that (the multiplier updates
@@ -153,6 +161,7 @@ def al_relu(
         X, y, beta, patterns, loss, tol, max_iters, seed, allow_2d=False
     )
     max_outer = check_positive_int(max_outer, "max_outer")
+    polish = bool(polish) and loss == "squared"
     inner_iters = check_positive_int(inner_iters, "inner_iters")
     certify_every = check_positive_int(certify_every, "certify_every")
     warm_start = check_choice(warm_start, "warm_start", ("gated", "zero"))  # type: ignore[assignment]
@@ -195,6 +204,7 @@ def al_relu(
         smooth = _ALSmooth(Xt, Dsig, S2, yt, loss, mu, delta)
         state = _start_state(smooth, torch.as_tensor(Z0, dtype=dt, device=dev), 1.0 / (2 * LA + delta * LX))
         prev_viol = math.inf
+        gaps: list[float] = []
         converged = False
         outer = 0
         bar = progress_bar(progress, total=max_iters, desc="AL (ReLU)")
@@ -243,12 +253,18 @@ def al_relu(
                 gap = relative_gap(best[0], best_dual[0])
                 bar.set_postfix(gap=f"{gap:.2e}", delta=f"{delta:.3g}")
                 converged = gap <= tol
+                gaps.append(gap)
+                stalled = len(gaps) > POLISH_STALL and gap > 0.5 * gaps[-1 - POLISH_STALL]
+                if polish and (gap <= POLISH_GAP or stalled):
+                    break
             if viol > 0.25 * prev_viol:
                 delta = min(delta * delta_growth, delta_max)
             prev_viol = viol
         bar.close()
         elapsed = time.perf_counter() - start
     (primal, Zf), (lower, lam) = best, best_dual
+    if polish and not converged:
+        return _polish(X, y, beta, patterns, tol, max_time, seed, Zf, lower, lam, history, used, outer, start, dev, dt)
     return FirstOrderResult(
         kind="relu",
         V=Zf[:P],
@@ -269,6 +285,42 @@ def al_relu(
     )
 
 
+def _polish(X, y, beta, patterns, tol, max_time, seed, Zf, lower, lam, history, used, outer, start, dev, dt):
+    """:func:`active_set_relu` from the AL point ``Zf`` (``max_time`` counts the AL's time); the better certified
+    point of the two, with the AL history followed by the active set's."""
+    from cvxnn_core.solvers.active_set import active_set_relu
+
+    P = patterns.shape[1]
+    left = None if max_time is None else max(max_time - (time.perf_counter() - start), 1.0)
+    polished = active_set_relu(X, y, beta, patterns, tol=tol, max_time=left, warm_start=Zf, seed=seed, progress=False)
+    offset = time.perf_counter() - start - polished.solve_time
+    for key, values in polished.history.items():
+        extra = values + offset if key == "time" else values + used if key == "iteration" else values
+        history[key].extend(float(v) for v in extra)
+    if polished.lower_bound >= lower:
+        lower, lam = polished.lower_bound, polished.dual
+    primal, Zf = (polished.objective, np.vstack([polished.V, polished.W]))
+    gap = relative_gap(primal, lower)
+    return FirstOrderResult(
+        kind="relu",
+        V=Zf[:P],
+        W=Zf[P:],
+        objective=primal,
+        lower_bound=lower,
+        gap=gap,
+        violation=polished.violation,
+        iterations=used + polished.iterations,
+        outer_iterations=outer + polished.outer_iterations,
+        solve_time=time.perf_counter() - start,
+        converged=gap <= tol,
+        solver="AL+ACTIVE_SET",
+        device=str(dev),
+        dtype=str(dt).replace("torch.", ""),
+        dual=lam,
+        history={k: np.asarray(v) for k, v in history.items()},
+    )
+
+
 def _abs_violation(smooth: _ALSmooth, q: torch.Tensor) -> float:
     return float(torch.linalg.vector_norm(torch.clamp(q, max=0.0)))
 
@@ -279,5 +331,3 @@ def _append(
     values = (elapsed, iteration, primal, lower, relative_gap(primal, lower), violation)
     for key, val in zip(history, values, strict=True):
         history[key].append(float(val))
-
-

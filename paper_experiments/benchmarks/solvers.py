@@ -50,7 +50,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,9 @@ import pandas as pd
 GATED_METHODS = ("fista", "fista_float32", "clarabel", "scs", "pyscnn", "skglm", "celer")
 RELU_METHODS = ("active_set", "al", "gated_decomp", "clarabel", "scs", "pyscnn", "adam", "sgd")
 DATASETS = ("teacher", "breast_cancer", "digits")
+PROFILES = ("tiny", "mid", "full", "scaling", "path", "path_tiny")
+PATH_FRACTIONS = (1e-1, 1e-2, 1e-3, 1e-4)  # beta / beta_max of the small-beta profiles
+PATH_METHODS = ("fista", "clarabel", "active_set", "al")  # the methods of the small-beta profiles
 ACCURACIES = (1e-3, 1e-6)
 LR_GRID = {"adam": (1e-3, 1e-2, 1e-1), "sgd": (1e-4, 3e-4, 1e-3)}  # full batch, summed loss: SGD diverges above ~1e-3
 DEFAULT_OUT = "_build/benchmarks/solver_speed"
@@ -85,6 +88,12 @@ class Problem:
 
     @property
     def id(self) -> str:
+        tail = "" if self.beta_frac == 0.1 else f"-b{self.beta_frac:.0e}"
+        return f"{self.kind}-{self.dataset}-n{self.n}-d{self.d}-P{self.P}{tail}"
+
+    @property
+    def family(self) -> str:
+        """The problem without its ``beta``: the panel of the regularization-path figure."""
         return f"{self.kind}-{self.dataset}-n{self.n}-d{self.d}-P{self.P}"
 
     def build(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -119,7 +128,11 @@ def profile_problems(profile: str) -> list[Problem]:
     ``tiny`` (the chapter's smoke run), ``mid`` (the chapter's fallback when no saved results exist: ladders in
     ``n`` and in ``P``, the speed targets gated ``(2000, 50, 500)`` and ReLU ``(500, 20, 200)``), ``full`` (the
     joint size ladder from (100, 10, 50) to (10000, 100, 2000), two real data sets, four ReLU problems) and
-    ``scaling`` (ladders in ``n`` at ``(d, P) = (20, 200)`` and in ``P`` at ``(n, d) = (1000, 20)``).
+    ``scaling`` (ladders in ``n`` at ``(d, P) = (20, 200)`` and in ``P`` at ``(n, d) = (1000, 20)``), and the small-beta
+    profiles ``path`` and ``path_tiny``: the same problems at ``beta / beta_max`` in :data:`PATH_FRACTIONS` (from the
+    largest down; a method that did not finish is skipped at the smaller ``beta``), run with :data:`PATH_METHODS`.
+    ``path``: gated on teacher ``(1000, 20, 200)`` and breast cancer (``P = 200``), ReLU on teacher ``(100, 10, 50)``;
+    ``path_tiny`` (the chapter's smoke run): gated ``(200, 10, 50)``, ReLU ``(40, 5, 20)``.
     """
     teacher = lambda kind, n, d, P: Problem(kind, "teacher", n, d, P)  # noqa: E731
     if profile == "tiny":  # seconds in one process: the chapter's smoke run
@@ -152,13 +165,20 @@ def profile_problems(profile: str) -> list[Problem]:
             + [teacher("relu", 100, 10, 50), teacher("relu", 200, 10, 100), teacher("relu", 500, 20, 200)]
             + [real_problem("relu", "breast_cancer", 100)]
         )
+    if profile in ("path", "path_tiny"):
+        if profile == "path":
+            families = [teacher("gated", 1000, 20, 200), real_problem("gated", "breast_cancer", 200)]
+            families.append(teacher("relu", 100, 10, 50))
+        else:
+            families = [teacher("gated", 200, 10, 50), teacher("relu", 40, 5, 20)]
+        return [replace(p, beta_frac=frac) for p in families for frac in PATH_FRACTIONS]
     if profile == "scaling":
         n_ladder = [(n, 20, 200) for n in (500, 1000, 2000, 4000, 8000)]
         P_ladder = [(1000, 20, P) for P in (100, 200, 500, 1000, 2000)]
         return [teacher("gated", *s) for s in n_ladder + P_ladder if s != (1000, 20, 200)] + [
             teacher("gated", 1000, 20, 200)
         ]
-    raise ValueError(f"profile must be 'tiny', 'mid', 'full' or 'scaling', got {profile!r}")
+    raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -602,7 +622,7 @@ def run_benchmark(
                         "problem": problem.id,
                         "method": method,
                         "status": "skipped",
-                        "note": "did not finish on a smaller problem",
+                        "note": "did not finish on a smaller problem (or a larger beta)",
                     }
                 )
                 continue
@@ -770,7 +790,7 @@ def scaling_table(results: pd.DataFrame, kind: str = "gated") -> pd.DataFrame:
     """Wall times along the ladders of the ``kind`` problems on the teacher data in which only ``n`` or only ``P``
     varies: columns ``axis`` (``"n"`` or ``"P"``), ``x``, ``fixed`` (the other sizes), ``method``, ``wall_time``,
     ``failed`` (did not finish: the time is a lower bound)."""
-    sub = results[(results["kind"] == kind) & (results["dataset"] == "teacher")]
+    sub = results[(results["kind"] == kind) & (results["dataset"] == "teacher") & (results["beta_frac"] == 0.1)]
     sub = sub[~sub["status"].isin(["not installed", "not run", "skipped", "error"])]
     rows = []
     for axis, fixed in (("n", ["d", "P"]), ("P", ["n", "d"])):
@@ -789,6 +809,22 @@ def scaling_table(results: pd.DataFrame, kind: str = "gated") -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows, columns=["axis", "x", "method", "wall_time", "failed"])
+
+
+def path_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Time to ``1e-6`` against ``beta / beta_max`` (the regularization-path figure): one row per problem and method.
+
+    Columns ``panel`` (the problem without its ``beta``), ``beta_frac``, ``method``, ``time_to_1e-06`` (where not
+    reached: the wall time, a lower bound) and ``failed``. Only problem families run at two or more ``beta``.
+    """
+    sub = results[~results["status"].isin(["not installed", "not run", "skipped", "error"])].copy()
+    sub["panel"] = sub["problem"].str.replace(r"-b\d\.?\d*e[-+]\d+$", "", regex=True)
+    sub = sub[sub.groupby("panel")["beta_frac"].transform("nunique") >= 2]
+    reached = np.isfinite(sub["time_to_1e-06"].astype(float))
+    sub["failed"] = ~reached
+    sub["time_to_1e-06"] = np.where(reached, sub["time_to_1e-06"], sub["wall_time"])
+    columns = ["panel", "beta_frac", "method", "time_to_1e-06", "failed"]
+    return sub[columns].sort_values(["panel", "method", "beta_frac"]).reset_index(drop=True)
 
 
 def machine_description(threads: int | None = None) -> dict[str, Any]:
@@ -920,9 +956,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         default="mid",
-        choices=["tiny", "mid", "full", "scaling"],
+        choices=list(PROFILES),
         help="problem set (default: mid); 'full': the size ladder up to (10000, 100, 2000); 'scaling': ladders "
-        "in n and in P",
+        f"in n and in P; 'path': the small-beta column, beta / beta_max in {PATH_FRACTIONS} (methods {PATH_METHODS} "
+        "unless --methods says otherwise)",
     )
     parser.add_argument(
         "--methods",
@@ -942,6 +979,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker:
         return _worker(*args.worker)
     methods = None if args.methods is None else [m.strip() for m in args.methods.split(",") if m.strip()]
+    if methods is None and args.profile.startswith("path"):
+        methods = list(PATH_METHODS)
     out = args.out or f"{DEFAULT_OUT}/{args.profile}"
     results, _ = run_benchmark(
         profile_problems(args.profile),

@@ -36,10 +36,31 @@ def test_problem_build_is_deterministic():
     assert np.array_equal(X1, X2) and np.array_equal(D1, D2) and b1 == b2 and X1.shape == (80, 5)
 
 
-@pytest.mark.parametrize("profile", ["tiny", "mid", "full", "scaling"])
+@pytest.mark.parametrize("profile", bench.PROFILES)
 def test_profiles_list_problems(profile):
     problems = bench.profile_problems(profile)
     assert problems and {p.kind for p in problems} <= {"gated", "relu"}
+
+
+def test_path_profile_is_the_small_beta_column():
+    problems = bench.profile_problems("path")
+    fractions = sorted({p.beta_frac for p in problems})
+    assert fractions == sorted(bench.PATH_FRACTIONS) and min(fractions) == 1e-4
+    assert len({p.id for p in problems}) == len(problems)  # beta is part of the id (except at the default 0.1)
+    assert {p.family for p in problems if p.kind == "gated"} == {
+        "gated-teacher-n1000-d20-P200",
+        "gated-breast_cancer-n398-d31-P200",
+    }
+
+
+def test_path_table_reports_time_to_accuracy_against_beta():
+    problems = [p for p in bench.profile_problems("path_tiny") if p.kind == "gated"][::2]  # 1e-1 and 1e-3
+    results, _ = bench.run_benchmark(problems, ["fista", "clarabel"], time_cap=60, isolate=False, log=lambda _: None)
+    path = bench.path_table(results)
+    assert set(path["beta_frac"]) == {1e-1, 1e-3} and set(path["panel"]) == {problems[0].family}
+    assert not path["failed"].any() and (path["time_to_1e-06"] > 0).all()
+    fista = results[results["method"] == "fista"]
+    assert (fista["certified_gap"] <= 1e-6).all()
 
 
 def test_unknown_profile_and_method_raise():
