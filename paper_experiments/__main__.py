@@ -134,7 +134,9 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--chapter", nargs="+", action="extend", metavar="SLUG",
                              help="chapters to run (default: all)")
             sub.add_argument("--force", action="store_true", help="re-execute even when the result is cached")
-            sub.add_argument("--jobs", type=int, default=1, metavar="N", help="chapters run at once, 1 or 2")
+            sub.add_argument("--jobs", type=int, default=1, metavar="N",
+                             help="chapters run at once (at most one per core, on a dask LocalCluster); "
+                             "exclusive ones run alone")
             sub.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                              help="your own value of a parameter (repeatable; one chapter; see 'params SLUG'); "
                              "the result goes to its own folder, never over the book's results")

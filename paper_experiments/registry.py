@@ -62,7 +62,8 @@ class Chapter:
     ``capped_s`` adds, from the parameters of a run, the seconds its capped work can take at most (the
     benchmark's per-method time caps): the chapter's budget is derived from the caps it sets, not guessed.
     ``inputs`` are folders (relative to the output root) whose files enter the cache key, such as saved
-    benchmark results a chapter reads.
+    benchmark results a chapter reads. ``exclusive`` chapters (timings, or work that uses every core) never run
+    beside another chapter: ``run --jobs N`` runs them alone, after the others.
     """
 
     slug: str
@@ -76,6 +77,7 @@ class Chapter:
     cell_timeout_s: Mapping[str, float]
     capped_s: Callable[[Mapping[str, Any]], float] | None = None
     inputs: tuple[str, ...] = ()
+    exclusive: bool = False
 
     @property
     def notebook(self) -> str:
@@ -163,6 +165,7 @@ def load_chapter(root: str | Path, slug: str) -> Chapter:
             cell_timeout_s=dict(table["cell_timeout_s"]),
             capped_s=None if capped is None else CAPPED[capped],
             inputs=tuple(table.get("inputs", ())),
+            exclusive=bool(table.get("exclusive", False)),
         )
     except KeyError as exc:
         raise ConfigError(f"{path}: missing key {exc.args[0]!r}") from None

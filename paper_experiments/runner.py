@@ -32,7 +32,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import shutil
 import signal
@@ -43,7 +42,6 @@ import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,7 +62,7 @@ CODE_DIRS = (CORE_PACKAGE, "paper_experiments/benchmarks")
 CORE_SUFFIXES = (".py", ".mplstyle")
 STATUS_FILE = "status.json"
 RUN_LOG = "run.log"  # one line per code cell started, with the elapsed time
-MAX_JOBS = 2
+MAX_JOBS = os.cpu_count() or 1  # --jobs: at most one chapter per core
 _EXCERPT_LINES = 12
 _TRACEBACK_LINES = 30
 
@@ -263,7 +261,8 @@ def run_chapters(
     ``overrides`` (a reader's own parameter values, see :func:`run_chapter`) apply to a single chapter only.
 
     A chapter whose result is cached is not executed unless ``force``. Every chapter runs even when
-    another fails. ``jobs`` (1 or 2) chapters run at once, each in its own process when 2. Ctrl-C raises
+    another fails. ``jobs`` chapters (at most one per core) run at once on a ``dask.distributed`` LocalCluster, each
+    in its own worker process; chapters marked ``exclusive`` run afterwards, alone. Ctrl-C raises
     :class:`Interrupted`: finished chapters keep their results, the interrupted one leaves only a ``.tmp-*``
     folder, which the next run of that chapter removes.
     """
@@ -287,16 +286,35 @@ def run_chapters(
                     raise Interrupted(slug, list(statuses)) from None
                 bar.update()
         else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                futures = {
-                    pool.submit(run_chapter, project, slug, profile, force, sha): slug for slug in selected
-                }
-                for future in as_completed(futures):
-                    statuses[futures[future]] = future.result()
-                    bar.set_postfix_str(futures[future])
-                    bar.update()
+            shared = [slug for slug, chapter in selected.items() if not chapter.exclusive]
+            for slug, status in _run_parallel(project, shared, profile, force, sha, jobs):
+                statuses[slug] = status
+                bar.set_postfix_str(slug)
+                bar.update()
+            for slug in [slug for slug, chapter in selected.items() if chapter.exclusive]:
+                bar.set_postfix_str(f"{slug} (alone)")
+                try:
+                    statuses[slug] = run_chapter(project, slug, profile, force, sha)
+                except KeyboardInterrupt:
+                    raise Interrupted(slug, list(statuses)) from None
+                bar.update()
     return [statuses[slug] for slug in selected]
+
+
+def _run_parallel(
+    project: Project, slugs: list[str], profile: str, force: bool, sha: str | None, jobs: int
+) -> Iterator[tuple[str, ChapterStatus]]:
+    """Run ``slugs`` on a ``dask.distributed`` LocalCluster of ``jobs`` single-threaded worker processes (the engine
+    of :mod:`paper_experiments.sweep`); yields ``(slug, status)`` as chapters finish."""
+    if not slugs:
+        return
+    from distributed import Client, LocalCluster, as_completed
+
+    with LocalCluster(n_workers=min(jobs, len(slugs)), threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        futures = {client.submit(run_chapter, project, slug, profile, force, sha, pure=False): slug for slug in slugs}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
 
 
 def run_chapter(

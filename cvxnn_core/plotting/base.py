@@ -340,6 +340,8 @@ def performance_profile_plot(
     ``profile`` has columns ``time``, ``fraction`` (in ``[0, 1]``), ``col`` (one panel each, e.g. the accuracy)
     and ``hue``; drawn as step functions on a log time axis, ``ncols`` panels per row, one legend per row.
     """
+    from matplotlib.ticker import NullFormatter
+
     panels = list(dict.fromkeys(profile[col]))
     palette = palette or method_palette(list(dict.fromkeys(profile[hue])))
     ncols = min(ncols, len(panels))
@@ -350,6 +352,7 @@ def performance_profile_plot(
         for method, part in sub.groupby(hue, sort=False):
             ax.step(part["time"], part["fraction"], where="post", color=palette[method], lw=1.6, label=method)
         ax.set(xscale="log", ylim=(-0.03, 1.03), xlabel="wall time (s)", title=str(panel))
+        ax.xaxis.set_minor_formatter(NullFormatter())  # decades only: minor labels collide on short ranges
         ax.title.set_fontsize("small")
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
@@ -398,5 +401,39 @@ def scaling_plot(
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             labels.setdefault(label, handle)
     axes[0][-1].legend(labels.values(), labels.keys(), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def regularization_path_plot(
+    data: pd.DataFrame,
+    *,
+    x: str = "beta_frac",
+    y: str = "test",
+    hue: str = "method",
+    col: str = "dataset",
+    ncols: int = 4,
+    palette: dict[str, object] | None = None,
+) -> matplotlib.figure.Figure:
+    """``y`` (a score: accuracy or R^2) against the regularization ``x`` on a log axis running from large to small
+    ``beta``, one line per ``hue``, one panel per ``col`` (``ncols`` per row, one legend)."""
+    panels = list(dict.fromkeys(data[col]))
+    palette = palette or method_palette(list(dict.fromkeys(data[hue])))
+    ncols = min(ncols, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 1.4, 3.0 * nrows), squeeze=False)
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        sub = data[data[col] == panel]
+        for method, part in sub.groupby(hue, sort=False):
+            part = part.sort_values(x)
+            ax.plot(part[x], part[y], marker="o", ms=4, color=palette[method], label=method)
+        ax.set(xscale="log", title=str(panel), xlabel=x.replace("_", " "))
+        ax.invert_xaxis()
+        ax.title.set_fontsize("small")
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    for row in axes:
+        row[0].set_ylabel(y.replace("_", " "))
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
     fig.tight_layout()
     return fig

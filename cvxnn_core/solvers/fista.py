@@ -220,7 +220,8 @@ class FirstOrderResult:
     lower bound on the optimum over the given patterns; ``gap = (objective - lower_bound) / |objective|``;
     ``violation``: relative cone violation ``max_i ||((I - 2 D_i) X z_i)_+|| / ||X z_i||`` (0 for gated);
     ``dual``: the certifying ``lambda``; ``history``: per check ``time``, ``iteration``, ``objective``,
-    ``lower_bound``, ``gap``, ``violation`` (arrays); ``converged``: the gap reached ``tol``.
+    ``lower_bound``, ``gap``, ``violation`` (arrays); ``converged``: the gap reached ``tol``; ``newton_steps``: the
+    Newton steps on the support taken by :func:`fista_gated` (:mod:`cvxnn_core.solvers.newton`).
     """
 
     kind: str
@@ -239,6 +240,7 @@ class FirstOrderResult:
     dtype: str
     dual: np.ndarray = field(repr=False)
     history: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    newton_steps: int = 0
 
     @property
     def n_active_blocks(self) -> int:

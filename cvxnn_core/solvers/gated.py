@@ -133,7 +133,7 @@ def fista_gated(
         iterations = 0
         outer = 0
         residuals: deque[np.ndarray] = deque(maxlen=ANDERSON_DEPTH + 1)
-        best_lower, best_r, extrapolated = -math.inf, None, 0
+        best_lower, best_r = -math.inf, None
         newton = newton and loss == "squared" and beta > 0
         last_support = exact = None
         stable, wait, newton_steps, restart = 0, NEWTON_STABLE, 0, False
@@ -161,7 +161,6 @@ def fista_gated(
                     lower_acc = -math.inf if r_acc is None else _dual_bound(smooth, r_acc, beta, yn, loss)
                     if lower_acc > best_lower:
                         best_lower, best_r = lower_acc, r_acc
-                        extrapolated += 1
                 if newton and relative_gap(primal, best_lower) > tol:
                     support = torch.linalg.vector_norm(x.reshape(P, -1), dim=1) > 0
                     stable = stable + 1 if last_support is not None and torch.equal(support, last_support) else 0
@@ -239,6 +238,7 @@ def fista_gated(
         dtype=str(dt).replace("torch.", ""),
         dual=lam,
         history={k: np.asarray(v) for k, v in history.items()},
+        newton_steps=newton_steps,
     )
 
 

@@ -26,6 +26,8 @@ the certificate closes to rounding.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from cvxnn_core.solvers.operators import gated_adjoint, gated_forward
@@ -85,6 +87,15 @@ def support_newton(
     Newton decrement ``-g^T Delta`` is below ``1e-15 F`` or no step decreases ``F``.
     Every tensor is float64 (the ``n x n`` factorisation needs it); ``beta > 0``.
     """
+    if not (isinstance(beta, int | float) and math.isfinite(beta) and beta > 0):
+        raise ValueError(f"support_newton needs beta > 0 (beta / ||u_i|| keeps H invertible), got {beta!r}")
+    if any(t.dtype != torch.float64 for t in (X, D, y, U)):
+        raise TypeError("support_newton works in float64: pass X, D, y and U as torch.float64 tensors")
+    if U.ndim != 3 or y.ndim != 2 or D.shape != (X.shape[0], U.shape[0]) or U.shape[1:] != (X.shape[1], y.shape[1]):
+        raise ValueError(
+            f"shapes must be X (n, d), D (n, P), y (n, c), U (P, d, c); got {tuple(X.shape)}, {tuple(D.shape)}, "
+            f"{tuple(y.shape)}, {tuple(U.shape)}"
+        )
     support = torch.nonzero(torch.linalg.vector_norm(U.reshape(U.shape[0], -1), dim=1) > 0).flatten()
     gram = X @ X.T if gram is None else gram
     out = torch.zeros_like(U)

@@ -82,6 +82,16 @@ def test_support_newton_closes_the_gap_from_a_rough_point(small):
     assert abs(primal - gated_opt) <= OPT_RTOL * gated_opt
 
 
+def test_support_newton_bad_input_raises():
+    t = lambda *shape: torch.ones(shape, dtype=torch.float64)  # noqa: E731
+    with pytest.raises(ValueError, match="beta > 0"):
+        solvers.support_newton(t(5, 2), t(5, 3), t(5, 1), t(3, 2, 1), 0.0)
+    with pytest.raises(TypeError, match="float64"):
+        solvers.support_newton(t(5, 2).float(), t(5, 3), t(5, 1), t(3, 2, 1), 0.1)
+    with pytest.raises(ValueError, match="shapes must be"):
+        solvers.support_newton(t(5, 2), t(5, 3), t(5), t(3, 2, 1), 0.1)
+
+
 def test_anderson_extrapolation_finds_the_limit_of_a_linear_recursion():
     rng = np.random.default_rng(0)
     Q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
@@ -103,6 +113,9 @@ def test_fista_default_reaches_clarabel_at_small_beta(small):
     result = solvers.fista_gated(X, y, beta, D)
     assert result.converged and result.gap <= GAP_TOL
     assert abs(result.objective - gated_opt) <= OPT_RTOL * gated_opt
+    assert result.newton_steps >= 1  # the second-order phase ran
+    plain = solvers.fista_gated(X, y, beta, D, newton=False, max_iters=100_000)
+    assert plain.newton_steps == 0 and plain.iterations > result.iterations
 
 
 def test_fista_vector_targets_reach_clarabel_at_small_beta():
