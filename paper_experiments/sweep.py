@@ -259,30 +259,32 @@ def _nonconvex_fit(task: Task, data: Data) -> dict[str, Any]:
     rows, trace = [], []
     for frac in sorted(task.fractions, reverse=True):
         beta = frac * data.beta_max
-        run = nonconvex.train_two_layer(
-            data.X,
-            data.y,
-            task.n_patterns,
-            beta,
-            optimizer=task.method,
-            lr=STEP_SIZES[task.method],
-            epochs=task.epochs,
-            seed=task.seed,
-            progress=False,
-        )
-        finite = bool(np.isfinite(run.objective))
-        metrics = _metrics(data, run.net.predict) if finite else {}
+        try:
+            run = nonconvex.train_two_layer(
+                data.X,
+                data.y,
+                task.n_patterns,
+                beta,
+                optimizer=task.method,
+                lr=STEP_SIZES[task.method],
+                epochs=task.epochs,
+                seed=task.seed,
+                progress=False,
+            )
+        except FloatingPointError as err:  # the step size is too large for this beta: a result, the path goes on
+            rows.append(_row(task, frac, beta, status="diverged", note=str(err)))
+            continue
         rows.append(
             _row(
                 task,
                 frac,
                 beta,
-                status="ok" if finite else "diverged",
+                status="ok",
                 objective=run.objective,
                 gap=math.nan,
                 time=run.train_time,
                 neurons=task.n_patterns,
-                **metrics,
+                **_metrics(data, run.net.predict),
             )
         )
         epochs = np.unique(np.geomspace(1, len(run.history), 60).astype(int))  # a log-spaced trace
@@ -304,23 +306,25 @@ def cache_file(cache: str | os.PathLike[str], task: Task, code: str) -> Path:
     return Path(cache) / folder / f"{task.method}-{task.key(code)}.json"
 
 
-def _run_and_store(task: Task, path: str) -> dict[str, Any]:
-    """Worker side: run the task and write its record atomically (rows with an error are not cached)."""
-    from cvxnn_core.results import atomic_write_text
-
+def _run_safely(task: Task) -> dict[str, Any]:
+    """Worker side: the task's record; an unexpected exception becomes error rows (the sweep goes on)."""
     try:
-        record = run_task(task)
-    except Exception as err:  # noqa: BLE001 - the record says what failed; the sweep goes on
-        note = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
-        record = {
-            "task": asdict(task),
-            "rows": [_row(task, f, math.nan, status="error", note=note) for f in task.fractions],
-            "trace": [],
-        }
-    if all(row.get("status") != "error" for row in record["rows"]):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(record))
-    return record
+        return run_task(task)
+    except Exception as err:  # noqa: BLE001 - the record says what failed
+        return _error_record(task, f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
+
+
+def _error_record(task: Task, note: str) -> dict[str, Any]:
+    rows = [_row(task, f, math.nan, status="error", note=note) for f in task.fractions]
+    return {"task": asdict(task), "rows": rows, "trace": []}
+
+
+def sweep_code_hash() -> str:
+    """Hash of the code a cached record depends on: ``cvxnn_core`` (and the benchmark module, see
+    :func:`paper_experiments.benchmarks.solvers.code_hash`) and this module."""
+    from paper_experiments.benchmarks.solvers import code_hash
+
+    return hashlib.sha256((code_hash() + Path(__file__).read_text()).encode()).hexdigest()[:16]
 
 
 def run_sweep(
@@ -336,12 +340,12 @@ def run_sweep(
 
     ``scheduler``: address of an existing scheduler (``tcp://HOST:PORT``); ``None`` starts a ``LocalCluster`` of
     ``workers`` processes (default: the number of cores) with one thread each, closed at the end. Cached tasks
-    (same fields, same ``cvxnn_core`` code) are read, not rerun.
+    (same fields, same code: :func:`sweep_code_hash`) are read, not rerun. Records are written here, by the client
+    (atomically), so a remote cluster needs no shared file system; a task with an error row is not cached.
     """
     from cvxnn_core._training import progress_bar
-    from paper_experiments.benchmarks.solvers import code_hash
 
-    code = code_hash()
+    code = sweep_code_hash()
     records: list[dict[str, Any]] = []
     pending: list[tuple[Task, Path]] = []
     for task in tasks:
@@ -361,22 +365,34 @@ def run_sweep(
 def _compute(pending, scheduler, workers, bar) -> list[dict[str, Any]]:
     from distributed import Client, LocalCluster, as_completed
 
-    if scheduler is None:
-        n = workers or os.cpu_count() or 1
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
-    else:
-        cluster, client = None, Client(scheduler)
+    from cvxnn_core.results import atomic_write_text
+
+    cluster = client = None
     try:
-        futures = [client.submit(_run_and_store, task, str(path), pure=False) for task, path in pending]
+        if scheduler is None:
+            n = workers or os.cpu_count() or 1
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler)
+        futures = {client.submit(_run_safely, task, pure=False): (task, path) for task, path in pending}
         out = []
         for future in as_completed(futures):
-            out.append(future.result())
+            task, path = futures[future]
+            try:
+                record = future.result()
+            except Exception as err:  # noqa: BLE001 - a worker died (KilledWorker) or the task was cancelled
+                record = _error_record(task, f"{type(err).__name__}: {err}")
+            if all(row.get("status") != "error" for row in record["rows"]):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(path, json.dumps(record))
+            out.append(record)
             bar.update(1)
         return out
     finally:
         bar.close()
-        client.close()
+        if client is not None:
+            client.close()
         if cluster is not None:
             cluster.close()
 
@@ -389,7 +405,11 @@ def _frames(records: Iterable[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFra
             {"dataset": record["task"]["dataset"], "method": record["task"]["method"], **t} for t in record["trace"]
         ]
     order = ["dataset", "method", "beta_frac"]
-    rows_df = pd.DataFrame(rows).sort_values(order, ascending=[True, True, False], ignore_index=True)
+    rows_df = pd.DataFrame(rows)
+    for column in ("objective", "gap", "time", "train", "valid", "test"):  # absent when every solve failed
+        if column not in rows_df:
+            rows_df[column] = math.nan
+    rows_df = rows_df.sort_values(order, ascending=[True, True, False], ignore_index=True)
     trace_df = pd.DataFrame(traces, columns=["dataset", "method", "beta_frac", "time", "objective", "path_time"])
     return rows_df, trace_df
 
@@ -454,6 +474,8 @@ def profile_frame(rows: pd.DataFrame, traces: pd.DataFrame, points: int = 200) -
         ("accuracy", 1e-2, "validation score within 0.01 of the best"),
     ):
         times = solve_times(rows, traces, criterion, tol)
+        if times.empty:  # no problem qualifies (e.g. only the gated program was run)
+            continue
         values = times.to_numpy(dtype=float)
         finite = values[np.isfinite(values)]
         lo, hi = (finite.min(), finite.max()) if finite.size else (1e-3, 1.0)
@@ -461,13 +483,18 @@ def profile_frame(rows: pd.DataFrame, traces: pd.DataFrame, points: int = 200) -
         fraction = performance_profile(values, grid)
         for j, method in enumerate(times.columns):
             frames.append(pd.DataFrame({"panel": label, "method": method, "time": grid, "fraction": fraction[:, j]}))
-    return pd.concat(frames, ignore_index=True)
+    return (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["panel", "method", "time", "fraction"])
+    )
 
 
 def accuracy_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Test accuracy (R^2 for regression) of each method on each data set at the ``beta`` its validation score
     chose (ties: the larger ``beta``); a method with no finished point is NaN."""
-    ok = rows[rows["status"].isin(["ok", "unconverged"])].sort_values("beta_frac", ascending=False)
+    ok = rows[rows["status"].isin(["ok", "unconverged"]) & rows["valid"].notna()]
+    ok = ok.sort_values("beta_frac", ascending=False)
     chosen = ok.loc[ok.groupby(["dataset", "method"])["valid"].idxmax()]
     table = chosen.pivot(index="dataset", columns="method", values="test")
     return table.reindex(columns=[m for m in METHODS if m in table.columns])

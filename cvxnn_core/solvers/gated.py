@@ -42,8 +42,11 @@ from cvxnn_core.solvers.operators import FastLoss
 
 WORKING_SET_MIN = 50  # initial working-set size of fista_gated (blocks)
 
-NEWTON_STABLE = 3  # Newton on the support is tried once the support was unchanged over this many checks,
+NEWTON_STABLE = 3  # Newton on the support is tried once the support was unchanged over this many checks
+NEWTON_SLOW = 0.5  # and the certified gap shrank by less than this factor over twice as many (FISTA is slow),
 NEWTON_RETRY = 20  # and again after 3, 6, 12, then at most this many checks
+NEWTON_MAX_N = 4000  # Newton factorises an n x n matrix: above this many samples FISTA runs alone
+NEWTON_SHARE = 0.25  # Newton may take at most this fraction of FISTA's time (its cost where FISTA is fast)
 
 ANDERSON_DEPTH = 5  # residuals extrapolated for a better dual point (celer's default K)
 
@@ -90,6 +93,9 @@ def fista_gated(
         seed: seeds the power iteration that sets the first step ``1 / ||A||^2``.
         batch_size: apply the operator over chunks of this many patterns (memory).
         step_growth: factor applied to the step before each line search (1 = monotone steps).
+        newton: squared loss, ``beta > 0``, ``n <= NEWTON_MAX_N``: once the support is stable and the gap shrinks
+            slowly, take Newton steps on it (:func:`cvxnn_core.solvers.support_newton`; the small-beta regime, where
+            FISTA alone crawls), spending at most ``NEWTON_SHARE`` of FISTA's time on them.
         working_set: iterate on a working set of blocks (the largest ``||X^T D_i r||`` first), certify on all
             ``P`` blocks at every check, and add the most violated blocks once the restricted problem is solved;
             the certificate, and so the stopping rule, is always that of the full program.
@@ -134,10 +140,12 @@ def fista_gated(
         outer = 0
         residuals: deque[np.ndarray] = deque(maxlen=ANDERSON_DEPTH + 1)
         best_lower, best_r = -math.inf, None
-        newton = newton and loss == "squared" and beta > 0
+        newton = newton and loss == "squared" and beta > 0 and n <= NEWTON_MAX_N
         last_support = exact = None
         stable, wait, newton_steps, restart = 0, NEWTON_STABLE, 0, False
         checks_since_try = wait
+        gaps: list[float] = []  # certified gap at every check
+        newton_time = 0.0
         bar = progress_bar(progress, total=max_iters, desc="FISTA (gated)")
         timed_out = False
         while iterations < max_iters and not converged and not timed_out:
@@ -161,16 +169,22 @@ def fista_gated(
                     lower_acc = -math.inf if r_acc is None else _dual_bound(smooth, r_acc, beta, yn, loss)
                     if lower_acc > best_lower:
                         best_lower, best_r = lower_acc, r_acc
-                if newton and relative_gap(primal, best_lower) > tol:
+                gaps.append(relative_gap(primal, best_lower))
+                if newton and gaps[-1] > tol:
                     support = torch.linalg.vector_norm(x.reshape(P, -1), dim=1) > 0
                     stable = stable + 1 if last_support is not None and torch.equal(support, last_support) else 0
                     last_support = support
-                    if stable >= NEWTON_STABLE and checks_since_try >= wait:
+                    window = 2 * NEWTON_STABLE
+                    slow = len(gaps) > window and gaps[-1] > NEWTON_SLOW * gaps[-1 - window]
+                    budget = NEWTON_SHARE * (time.perf_counter() - start - newton_time) - newton_time
+                    if stable >= NEWTON_STABLE and slow and checks_since_try >= wait and budget > 0:
                         checks_since_try, wait = 0, min(2 * wait, NEWTON_RETRY)
                         if exact is None:
                             exact = (Xt.double(), Dt.double(), yt.double())
                             exact = (*exact, exact[0] @ exact[0].T)
-                        x_newton, steps = support_newton(*exact[:3], x.double(), beta, gram=exact[3])
+                        tick = time.perf_counter()
+                        x_newton, steps = support_newton(*exact[:3], x.double(), beta, gram=exact[3], max_time=budget)
+                        newton_time += time.perf_counter() - tick
                         newton_steps += steps
                         x_newton = x_newton.to(dt)
                         q_newton = smooth.lift(x_newton)

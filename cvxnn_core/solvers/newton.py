@@ -27,6 +27,7 @@ the certificate closes to rounding.
 from __future__ import annotations
 
 import math
+import time
 
 import torch
 
@@ -64,7 +65,10 @@ def newton_direction(
     s0 = torch.cholesky_solve(b1, L)  # (n, c)
     Y = torch.cholesky_solve(a.reshape(n, k * c), L).reshape(n, k, c)
     M = torch.einsum("nic,njc->ij", a, Y)
-    rho = torch.linalg.solve(M, b2 - torch.einsum("nkc,nc->k", a, s0))
+    rhs = b2 - torch.einsum("nkc,nc->k", a, s0)
+    rho, info = torch.linalg.solve_ex(M, rhs)
+    if int(info) != 0 or not bool(torch.all(torch.isfinite(rho))):  # dependent radial columns (duplicate patterns)
+        rho = torch.linalg.lstsq(M, rhs[:, None], driver="gelsd" if M.device.type == "cpu" else None).solution[:, 0]
     s = s0 + torch.einsum("nkc,k->nc", Y, rho)
     delta = w[:, None, None] * (-g - gated_adjoint(X, D, s)) + rho[:, None, None] * Uhat
     return delta, g
@@ -78,13 +82,16 @@ def support_newton(
     beta: float,
     *,
     max_iters: int = NEWTON_ITERS,
+    max_time: float | None = None,
     gram: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, int]:
     """Minimise ``F`` over the blocks of ``U`` (``(P, d, c)``) that are non-zero, by damped Newton steps.
 
-    Returns the new ``(P, d, c)`` blocks (zeros off the support, and on blocks that collapsed or were dropped) and
+    Returns the new ``(P, d, c)`` blocks (zeros off the support, and on blocks that collapsed or were dropped; the
+    input itself if that is not better) and
     the number of rounds (Newton steps, and direction computations that dropped blocks instead). Stops when the
-    Newton decrement ``-g^T Delta`` is below ``1e-15 F`` or no step decreases ``F``.
+    Newton decrement ``-g^T Delta`` is below ``1e-15 F``, no step decreases ``F``, or after the step that exceeds
+    ``max_time`` seconds (at least one step is taken).
     Every tensor is float64 (the ``n x n`` factorisation needs it); ``beta > 0``.
     """
     if not (isinstance(beta, int | float) and math.isfinite(beta) and beta > 0):
@@ -100,10 +107,18 @@ def support_newton(
     gram = X @ X.T if gram is None else gram
     out = torch.zeros_like(U)
     Us, Ds = U[support], D[:, support]
-    value = _objective(X, Ds, y, Us, beta)
+    value = start_value = _objective(X, Ds, y, Us, beta)
     steps = dropped = 0
+    start = time.perf_counter()
     while steps + dropped < max_iters and len(support) > 0:
-        delta, g = newton_direction(X, Ds, y, Us, beta, gram)
+        if max_time is not None and steps and time.perf_counter() - start > max_time:
+            break
+        try:
+            delta, g = newton_direction(X, Ds, y, Us, beta, gram)
+        except RuntimeError:  # a factorisation failed (torch.linalg errors are RuntimeErrors): stop here
+            break
+        if not bool(torch.all(torch.isfinite(delta))):
+            break
         crossing = torch.einsum("kdc,kdc->k", Us, Us + delta) <= 0  # the model sends these blocks through zero
         if bool(torch.any(crossing)) and not bool(torch.all(crossing)):
             support, Us, Ds = support[~crossing], Us[~crossing], Ds[:, ~crossing]
@@ -130,5 +145,7 @@ def support_newton(
         if not bool(torch.all(keep)):
             support, Us, Ds = support[keep], Us[keep], Ds[:, keep]
             value = _objective(X, Ds, y, Us, beta)
+    if float(value) > float(start_value):  # dropping blocks can raise F: never return a worse point
+        return U.clone(), steps + dropped
     out[support] = Us
     return out, steps + dropped

@@ -294,9 +294,13 @@ def _polish(X, y, beta, patterns, tol, max_time, seed, Zf, lower, lam, history, 
     left = None if max_time is None else max(max_time - (time.perf_counter() - start), 1.0)
     polished = active_set_relu(X, y, beta, patterns, tol=tol, max_time=left, warm_start=Zf, seed=seed, progress=False)
     offset = time.perf_counter() - start - polished.solve_time
-    for key, values in polished.history.items():
-        extra = values + offset if key == "time" else values + used if key == "iteration" else values
-        history[key].extend(float(v) for v in extra)
+    extra = dict(polished.history)
+    extra["time"] = extra["time"] + offset
+    extra["iteration"] = extra["iteration"] + used  # FISTA steps, then reduced conic solves
+    extra["lower_bound"] = np.maximum(extra["lower_bound"], lower)  # the best bound so far, as in the AL rows
+    extra["gap"] = (extra["objective"] - extra["lower_bound"]) / np.maximum(np.abs(extra["objective"]), 1e-300)
+    for key, values in extra.items():
+        history[key].extend(float(v) for v in values)
     if polished.lower_bound >= lower:
         lower, lam = polished.lower_bound, polished.dual
     primal, Zf = (polished.objective, np.vstack([polished.V, polished.W]))

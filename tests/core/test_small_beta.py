@@ -82,6 +82,25 @@ def test_support_newton_closes_the_gap_from_a_rough_point(small):
     assert abs(primal - gated_opt) <= OPT_RTOL * gated_opt
 
 
+def test_fista_with_duplicate_and_empty_patterns_still_converges():
+    """Duplicate pattern columns give identical blocks (a singular Schur complement in the Newton step)."""
+    X, y, D, beta = _problem(60, 5, 20, 1e-4)
+    D = np.concatenate([D, D[:, :5], np.zeros((60, 1), dtype=bool)], axis=1)
+    result = solvers.fista_gated(X, y, beta, D)
+    reference = solve_gated_relu(X, y, beta, D).objective
+    assert result.converged and abs(result.objective - reference) <= OPT_RTOL * reference
+
+
+def test_support_newton_never_returns_a_worse_point(small):
+    X, y, D, beta, _, _ = small
+    rng = np.random.default_rng(1)
+    U = rng.standard_normal((D.shape[1], X.shape[1], 1))  # every block on: most of them must leave the support
+    t = lambda a: torch.as_tensor(a, dtype=torch.float64)  # noqa: E731
+    before = solvers.gated_certificate(X, y, D, U[:, :, 0], beta)[0]
+    out, _ = solvers.support_newton(t(X), t(D.astype(float)), t(y[:, None]), t(U), beta)
+    assert solvers.gated_certificate(X, y, D, out.numpy()[:, :, 0], beta)[0] <= before
+
+
 def test_support_newton_bad_input_raises():
     t = lambda *shape: torch.ones(shape, dtype=torch.float64)  # noqa: E731
     with pytest.raises(ValueError, match="beta > 0"):

@@ -150,6 +150,14 @@ def test_bad_tasks_are_reported_not_run(tmp_path):
     assert {r["status"] for r in record["rows"]} == {"error"} and "no_such_set" in record["rows"][0]["note"]
 
 
+def test_a_diverged_run_is_a_row_not_a_failed_task(monkeypatch):
+    monkeypatch.setitem(sweep.STEP_SIZES, "sgd", 10.0)  # far above what full-batch SGD on the summed loss takes
+    record = sweep.run_task(sweep.Task("breast_cancer", "sgd", **TINY))
+    assert [r["status"] for r in record["rows"]] == ["diverged", "diverged"]
+    rows, _ = sweep._frames([record, sweep.run_task(sweep.Task("breast_cancer", "gated", **TINY))])
+    assert list(sweep.accuracy_table(rows).columns) == ["gated"]  # the diverged method has no chosen beta
+
+
 def test_cli_help_names_the_engine(capsys):
     with pytest.raises(SystemExit):
         sweep.main(["--help"])
