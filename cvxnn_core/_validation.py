@@ -480,27 +480,3 @@ def check_three_layer_net(net, d: int, name: str = "net"):
         if w2.shape != (W1.shape[0],):
             raise ValueError(f"{name}: sub-network {k} has {W1.shape[0]} neurons but w2 of shape {w2.shape}")
     return net
-
-
-def check_tokens(Xs: object, name: str = "Xs") -> np.ndarray:
-    """``Xs`` as a finite float array ``(n, s, d)`` of token features."""
-    arr = np.asarray(Xs, dtype=np.float64)
-    if arr.ndim != 3 or 0 in arr.shape:
-        raise ValueError(f"{name} must have shape (n, s, d): n samples of s tokens with d features, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return arr
-
-
-def check_block_maps(maps: list, shapes: list, y: object) -> np.ndarray:
-    """Targets ``y`` flattened, after checking one ``(len(y), p q)`` map per block shape ``(p, q)``."""
-    y = np.asarray(y, dtype=np.float64).ravel()
-    if len(maps) != len(shapes) or not maps:
-        raise ValueError(f"give one shape per map: {len(maps)} maps, {len(shapes)} shapes")
-    for g, (A, (p, q)) in enumerate(zip(maps, shapes, strict=True)):
-        if A.shape != (y.size, p * q):
-            raise ValueError(f"map {g} has shape {A.shape}, expected ({y.size}, {p * q}) for targets of {y.size} "
-                             f"entries and a ({p}, {q}) block")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("targets contain NaN or inf")
-    return y

@@ -118,3 +118,19 @@ def scaled_dual_bound(
 def relative_gap(primal: float, lower: float) -> float:
     """``(primal - lower) / max(|primal|, 1e-300)``."""
     return float((primal - lower) / max(abs(primal), 1e-300))
+
+
+ZERO_OPTIMUM_RTOL = 1e-8  # an optimum below this fraction of the zero model's value counts as zero
+
+
+def gap_on_scale(primal: float, lower: float, zero_value: float) -> float:
+    """Duality gap ``(primal - lower) / scale`` that stays meaningful at a zero optimum.
+
+    ``zero_value`` is the objective of the zero model (``0.5 ||y||^2`` for the squared loss), an upper bound on the
+    optimum. ``scale = |primal|`` when ``|primal| > ZERO_OPTIMUM_RTOL * zero_value`` (the relative gap, as
+    :func:`relative_gap`); otherwise ``scale = zero_value`` (or 1 when that is 0), the absolute gap on the data's scale.
+    A floor such as ``max(|primal|, eps)`` is not enough: at an interpolating optimum the gap is of first order in the
+    residual and the ratio would not vanish.
+    """
+    scale = abs(primal) if abs(primal) > ZERO_OPTIMUM_RTOL * zero_value else (zero_value if zero_value > 0 else 1.0)
+    return float((primal - lower) / scale)

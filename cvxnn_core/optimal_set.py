@@ -31,14 +31,17 @@ from itertools import combinations
 
 import numpy as np
 
+from cvxnn_core._shapes import check_array
 from cvxnn_core._validation import (
     check_beta,
     check_patterns,
+    check_penalised_bias,
     check_positive_int,
     check_positive_number,
     check_seed,
     check_X_y,
 )
+from cvxnn_core.duality import gap_on_scale
 from cvxnn_core.patterns import cone_projection
 from cvxnn_core.recovery import TwoLayerNet
 
@@ -92,13 +95,24 @@ class OptimalSet:
 
     def objective_of(self, alpha: np.ndarray) -> float:
         """``0.5 ||A alpha - y||^2 + beta sum alpha`` (equal to ``p*`` for every point of the polytope)."""
-        alpha = np.asarray(alpha, dtype=np.float64)
+        alpha = self._check_alpha(alpha)
         return float(0.5 * np.sum((self.features @ alpha - self.y) ** 2) + self.beta * np.sum(alpha))
 
+    def _check_alpha(self, alpha: object) -> np.ndarray:
+        T = self.features.shape[1]
+        alpha = check_array(np.ravel(alpha) if np.ndim(alpha) == 2 and np.shape(alpha)[1] == 1 else alpha, "alpha",
+                            (T,), labels=("T",), fix="one mass per tight block (see the set's directions)")
+        if np.any(alpha < 0):
+            raise ValueError(f"alpha must be >= 0 (the mass of each tight block), got min {alpha.min():.3g}")
+        return alpha
+
     def vertex(self, cost: np.ndarray) -> np.ndarray:
-        """The point of the polytope minimising ``cost^T alpha`` (a vertex; linear programming, HiGHS)."""
+        """The point of the polytope minimising ``cost^T alpha`` ``(T,)`` (a vertex; linear programming, HiGHS)."""
         from scipy.optimize import linprog
 
+        T = self.features.shape[1]
+        cost = check_array(np.ravel(cost) if np.ndim(cost) == 2 and np.shape(cost)[1] == 1 else cost, "cost", (T,),
+                           labels=("T",), fix="one cost per tight block")
         A, b = self._equalities()
         res = linprog(cost, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
         if res.status != 0:
@@ -118,7 +132,7 @@ class OptimalSet:
     def network(self, alpha: np.ndarray) -> TwoLayerNet:
         """The balanced network of ``alpha``: neurons ``sqrt(alpha_j) rho_j``, output weights ``s_j sqrt(alpha_j)``
         (zero entries dropped)."""
-        alpha = np.asarray(alpha, dtype=np.float64)
+        alpha = self._check_alpha(alpha)
         keep = alpha > ACTIVE_TOL * max(float(alpha.max(initial=0.0)), 1e-300)
         root = np.sqrt(alpha[keep])
         return TwoLayerNet(self.directions[keep] * root[:, None], self.signs[keep] * root)
@@ -168,6 +182,8 @@ def optimal_set(
         raise ValueError("optimal_set needs beta > 0 (at beta = 0 the optimal set is unbounded)")
     D = check_patterns(patterns, X.shape[0])
     tight_rtol = check_positive_number(tight_rtol, "tight_rtol")
+    if tight_rtol >= 1:
+        raise ValueError(f"tight_rtol must be in (0, 1) (a fraction of beta), got {tight_rtol!r}")
     res = solve_relu(X, y, beta, D, solver=solver)
     f = res.predict(X)
     lam = y - f
@@ -182,7 +198,8 @@ def optimal_set(
                 sgn.append(s)
                 dirs.append(p / c)
     if not idx:
-        raise RuntimeError("no tight block: the optimum is the zero network; increase the data's scale or lower beta")
+        raise ValueError(f"beta = {beta:g} is at or above the largest useful beta: no block is tight and the optimum "
+                         "is the zero network (the optimal set is {0}); lower beta")
     idx, sgn, dirs = np.array(idx), np.array(sgn), np.array(dirs)
     # a maximiser on the boundary of several cones (a kink exactly at a data point) is one neuron: keep it once
     keep = []
@@ -228,16 +245,20 @@ def _nonnegative_lasso(A: np.ndarray, y: np.ndarray, beta: float) -> tuple[np.nd
 @dataclass(frozen=True)
 class StationaryCheck:
     """A trained network against the program restricted to its own (activation pattern, output sign) pairs:
-    ``objective`` (of the network), ``subsampled_optimum``, ``n_blocks`` (distinct pairs), ``relative_gap``
-    ``(objective - subsampled) / subsampled`` (``>= 0`` up to solver accuracy; ``~0`` at a stationary point)."""
+    ``objective`` (of the network), ``subsampled_optimum``, ``n_blocks`` (distinct pairs), ``zero_value``
+    (``0.5 ||y||^2``, the zero network's objective) and ``relative_gap`` ``(objective - subsampled) / scale``
+    (``>= 0`` up to solver accuracy; ``~0`` at a stationary point): ``scale`` is the subsampled optimum, or
+    ``zero_value`` when that optimum is zero (an interpolating network at ``beta = 0``; see
+    :func:`~cvxnn_core.duality.gap_on_scale`)."""
 
     objective: float
     subsampled_optimum: float
     n_blocks: int
+    zero_value: float = 0.0
 
     @property
     def relative_gap(self) -> float:
-        return (self.objective - self.subsampled_optimum) / self.subsampled_optimum
+        return -gap_on_scale(self.subsampled_optimum, self.objective, self.zero_value)
 
 
 def stationary_point_check(X: np.ndarray, y: np.ndarray, beta: float, net: TwoLayerNet) -> StationaryCheck:
@@ -253,6 +274,11 @@ def stationary_point_check(X: np.ndarray, y: np.ndarray, beta: float, net: TwoLa
 
     X, y = check_X_y(X, y)
     beta = check_beta(beta)
+    if not isinstance(net, TwoLayerNet):
+        raise TypeError(f"net must be a recovery.TwoLayerNet, got {type(net).__name__}")
+    if not (np.all(np.isfinite(net.W1)) and np.all(np.isfinite(net.w2))):
+        raise ValueError("net has NaN or inf weights; check the training run that produced it")
+    check_penalised_bias(net, "stationary_point_check")
     if net.W1.shape[1] != X.shape[1]:
         raise ValueError(f"the network expects {net.W1.shape[1]} columns, X has {X.shape[1]}")
     D_all = X @ net.W1.T >= 0
@@ -270,4 +296,4 @@ def stationary_point_check(X: np.ndarray, y: np.ndarray, beta: float, net: TwoLa
     problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(f - y) + beta * cp.sum(cp.norm(B, 2, axis=1))),
                          [cp.multiply(2 * D - 1, X @ B.T) >= 0])
     run_problem(problem, "CLARABEL", SOLVER_OPTIONS["CLARABEL"], what=" on the subsampled program")
-    return StationaryCheck(nonconvex_objective(X, y, net, beta), float(problem.value), len(cols))
+    return StationaryCheck(nonconvex_objective(X, y, net, beta), float(problem.value), len(cols), 0.5 * float(y @ y))

@@ -48,6 +48,7 @@ from cvxnn_core._cvx import (
     project_blocks,
     solve_linked,
 )
+from cvxnn_core._shapes import check_array
 from cvxnn_core._validation import check_beta, check_choice, check_labels_pm1, check_loss, check_patterns, check_X_y
 from cvxnn_core.losses import Loss, loss_value
 
@@ -242,6 +243,7 @@ def solve_relu(
             "use solve_gated_relu (squared loss) or cvxnn_core.vector_output.solve_vector_relu"
         )
     X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias)
+    check_choice(on_unconverged, "on_unconverged", ("raise", "warn"))
     fast = _fast_solver(solver, "relu", loss, free_bias, solver_options)
     if not free_bias and zero_is_optimal(X, y, beta, patterns, loss):
         return _zero_result(X, y, beta, patterns, loss, "relu", None, free_bias)
@@ -325,10 +327,9 @@ def solve_gated_relu(
     ``V`` is ``(P, d, c)``. As in :func:`solve_relu`, ``beta >= beta_max`` returns the zero network at once.
     """
     X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias, vector_ok=True)
+    check_choice(on_unconverged, "on_unconverged", ("raise", "warn"))
     if gates is not None:
-        gates = np.asarray(gates, dtype=float)
-        if gates.shape != (X.shape[1], patterns.shape[1]):
-            raise ValueError(f"gates must have shape (d, P) = {(X.shape[1], patterns.shape[1])}, got {gates.shape}")
+        gates = check_array(gates, "gates", (X.shape[1], patterns.shape[1]), labels=("d", "P"))
     fast = _fast_solver(solver, "gated_relu", loss, free_bias, solver_options)
     if not free_bias and zero_is_optimal(X, y, beta, patterns, loss):
         return _zero_result(X, y, beta, patterns, loss, "gated_relu", gates, free_bias)

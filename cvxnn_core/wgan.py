@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvxnn_core._cvx import SDP_SOLVER_OPTIONS, SOLVER_OPTIONS, check_solver, run_problem
+from cvxnn_core._shapes import check_array, check_bool_array
 from cvxnn_core._training import limit_threads
 from cvxnn_core._validation import check_beta, check_positive_int, check_positive_number, check_seed, check_X
 
@@ -97,7 +98,13 @@ def quadratic_wgan_program(X: np.ndarray, beta: float, *, solver: str | None = N
 
 
 def discriminator_advantage(X: np.ndarray, M: np.ndarray) -> float:
-    """``||Sigma_x - M||_2``: the generator is optimal for the inner game iff this is at most ``beta``."""
+    """``||Sigma_x - M||_2`` for a generated second moment ``M = W^T W`` ``(d, d)`` (symmetric): the generator is
+    optimal for the inner game iff this is at most ``beta``."""
+    X = check_X(X)
+    d = X.shape[1]
+    M = check_array(M, "M", (d, d), labels=("d", "d"))
+    if not np.allclose(M, M.T, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(M).max()))):
+        raise ValueError("M must be symmetric (the generator's second moment M = W.T @ W); did you pass W itself?")
     return float(np.linalg.norm(second_moment(X) - M, 2))
 
 
@@ -121,14 +128,17 @@ def gda_quadratic(
     steps = check_positive_int(steps, "steps")
     lr_g = check_positive_number(lr_generator, "lr_generator")
     lr_d = check_positive_number(lr_discriminator, "lr_discriminator")
+    init_scale = check_positive_number(init_scale, "init_scale")
     d = X.shape[1]
+    if W0 is not None:
+        W0 = check_array(W0, "W0", (k, d), labels=("k", "d"), fix="latent_dim rows, one column per feature of X")
     out = {key: np.empty(steps) for key in ("objective", "generator_value", "advantage")}
     with limit_threads(threads):
         gen = torch.Generator().manual_seed(check_seed(seed))
         Sx = torch.as_tensor(second_moment(X))
         W = (init_scale * torch.randn(k, d, generator=gen, dtype=torch.float64)).requires_grad_()
         if W0 is not None:
-            W = torch.as_tensor(np.array(W0, dtype=np.float64).reshape(k, d)).clone().requires_grad_()
+            W = torch.as_tensor(W0).clone().requires_grad_()
         V = torch.randn(m, d, generator=gen, dtype=torch.float64).requires_grad_()
         alpha = torch.zeros(m, dtype=torch.float64, requires_grad=True)
         for step in range(steps):
@@ -153,8 +163,13 @@ def gda_quadratic(
 
 
 def relu_direction_means(X: np.ndarray, U: np.ndarray) -> np.ndarray:
-    """``c_s = mean_i (u_s^T x_i)_+`` for every direction (rows of ``U``), ``(S,)``."""
-    return np.maximum(check_X(X) @ np.asarray(U, dtype=np.float64).T, 0.0).mean(axis=0)
+    """``c_s = mean_i (u_s^T x_i)_+`` for every direction (rows of ``U`` ``(S, d)``), ``(S,)``."""
+    X = check_X(X)
+    return np.maximum(X @ _check_directions(U, X.shape[1]).T, 0.0).mean(axis=0)
+
+
+def _check_directions(U: object, d: int) -> np.ndarray:
+    return check_array(U, "U", (None, d), labels=("S", "d"), fix="one direction per row, in the data's dimension")
 
 
 @dataclass(frozen=True)
@@ -178,11 +193,9 @@ def relu_wgan_program(X: np.ndarray, Z: np.ndarray, U: np.ndarray, beta: float, 
 
     X = check_X(X)
     Z = check_X(Z, "Z")
-    U = check_X(U, "U")
+    U = _check_directions(U, X.shape[1])
     beta = check_beta(beta)
-    P = np.asarray(patterns, dtype=np.float64)
-    if P.shape != (Z.shape[0], U.shape[0]):
-        raise ValueError(f"patterns must have shape (m, S) = ({Z.shape[0]}, {U.shape[0]}), got {P.shape}")
+    P = check_bool_array(patterns, "patterns", (Z.shape[0], U.shape[0]), labels=("m", "S")).astype(np.float64)
     solver = check_solver(solver)
     c = relu_direction_means(X, U)
     W = cp.Variable((Z.shape[1], X.shape[1]))
@@ -205,7 +218,10 @@ def gda_relu(
     NaN after a divergence, and ``W``, the last finite generator."""
     import torch
 
-    X, Z, U = check_X(X), check_X(Z, "Z"), check_X(U, "U")
+    X, Z = check_X(X), check_X(Z, "Z")
+    U = _check_directions(U, X.shape[1])
+    W0 = check_array(W0, "W0", (Z.shape[1], X.shape[1]), labels=("k", "d"),
+                     fix="one row per latent coordinate of Z, one column per feature of X")
     beta = check_beta(beta)
     steps = check_positive_int(steps, "steps")
     lr_g = check_positive_number(lr_generator, "lr_generator")
@@ -214,7 +230,7 @@ def gda_relu(
     with limit_threads(threads):
         c = torch.as_tensor(relu_direction_means(X, U))
         Zt, Ut = torch.as_tensor(Z), torch.as_tensor(U)
-        W = torch.as_tensor(np.array(W0, dtype=np.float64)).clone().requires_grad_()
+        W = torch.as_tensor(W0).clone().requires_grad_()
         last = W.detach().numpy().copy()
         alpha = torch.zeros(U.shape[0], dtype=torch.float64, requires_grad=True)
         for step in range(steps):

@@ -46,9 +46,12 @@ def _params(args: argparse.Namespace, project: Project) -> int:
 
 
 def _run_custom(args: argparse.Namespace, project: Project) -> int:
-    (slug,) = args.chapter or [None]
-    if slug is None or len(args.chapter) != 1:
-        raise ConfigError("parameter values (-p NAME=VALUE) apply to one chapter: name it with --chapter SLUG")
+    if not args.chapter or len(args.chapter) != 1:
+        named = f"; got {len(args.chapter)}: {' '.join(args.chapter)}" if args.chapter else ""
+        raise ConfigError(f"parameter values (-p NAME=VALUE) apply to one chapter: name it with --chapter SLUG{named}")
+    if args.jobs != 1:
+        raise ConfigError("--jobs runs several chapters at once; -p runs one chapter: drop --jobs")
+    (slug,) = args.chapter
     chapter = project.chapter(slug)
     overrides = parse_overrides(chapter, args.param)
     (status,) = run_chapters([slug], args.profile, force=args.force, project=project, overrides=overrides)
@@ -75,6 +78,9 @@ def _run_custom(args: argparse.Namespace, project: Project) -> int:
 def _run(args: argparse.Namespace, project: Project) -> int:
     if args.param:
         return _run_custom(args, project)
+    if args.strict:
+        raise ConfigError("--strict applies to runs with your own values (-p NAME=VALUE); the registered profiles "
+                          "always fail on an unmet claim")
     statuses = run_chapters(args.chapter, args.profile, force=args.force, jobs=args.jobs, project=project)
     print(status_table(statuses))
     failed = [status for status in statuses if not status.ok]
@@ -107,6 +113,8 @@ def _claims(args: argparse.Namespace, project: Project) -> int:
 def _build(args: argparse.Namespace, project: Project) -> int:
     if args.param:
         raise ConfigError("the book is built from the registered parameters; use 'run -p' for your own values")
+    if args.strict:
+        raise ConfigError("--strict applies to 'run -p'; the book build always fails on an unmet claim")
     code = _run(args, project)
     book = build_book(project, args.profile)
     broken = [f"{slug} ({kind})" for slug, kind in book.pages.items() if kind != "ok"]

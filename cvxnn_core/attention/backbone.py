@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cvxnn_core._shapes import check_array
 from cvxnn_core._validation import check_beta, check_positive_int, check_X
 
 
@@ -34,10 +35,14 @@ class PatchPCA:
             raise ValueError(f"images must be flattened squares whose side is a multiple of patch = {patch}, got "
                              f"{images.shape[1]} pixels")
         P = _patches(images, side, patch).reshape(-1, patch * patch)
+        if P.shape[0] < 2:
+            raise ValueError("PatchPCA needs at least two patches (one image of one patch has no principal direction); "
+                             "pass more images or a smaller patch")
         mean = P.mean(axis=0)
         _, _, Vt = np.linalg.svd(P - mean, full_matrices=False)
         if d > Vt.shape[0]:
-            raise ValueError(f"d = {d} exceeds the patch dimension {Vt.shape[0]}")
+            raise ValueError(f"d = {d} exceeds the {Vt.shape[0]} principal directions available (patch^2 = "
+                             f"{patch * patch}, {P.shape[0]} patches); use d <= {Vt.shape[0]}")
         return cls(side, patch, mean, Vt[:d])
 
     def transform(self, images: np.ndarray) -> np.ndarray:
@@ -59,6 +64,10 @@ def ridge_head(features: np.ndarray, Y: np.ndarray, beta: float) -> np.ndarray:
     """``argmin_W 0.5 ||F W - Y||^2 + (beta/2) ||W||^2 = (F^T F + beta I)^{-1} F^T Y`` (append a ones column to
     ``features`` for a bias)."""
     F = check_X(features, "features")
-    Y = np.asarray(Y, dtype=np.float64).reshape(F.shape[0], -1)
+    Y = check_array(np.asarray(Y)[:, None] if np.ndim(Y) == 1 else Y, "Y", (F.shape[0], None), labels=("n", "c"),
+                    fix="one row per sample; transpose a (c, n) array with Y.T")
     beta = check_beta(beta)
+    if beta == 0 and (rank := np.linalg.matrix_rank(F)) < F.shape[1]:
+        raise ValueError(f"features has rank {rank} < {F.shape[1]} columns, so beta = 0 has no unique solution; "
+                         "pass beta > 0")
     return np.linalg.solve(F.T @ F + beta * np.eye(F.shape[1]), F.T @ Y)

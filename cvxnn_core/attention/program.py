@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cvxnn_core._cvx import SDP_SOLVER_OPTIONS, check_solver, run_problem
+from cvxnn_core._shapes import check_array, check_seeds
 from cvxnn_core._training import limit_threads
 from cvxnn_core._validation import (
     check_beta,
-    check_block_maps,
+    check_nonnegative_number,
     check_positive_int,
     check_positive_number,
-    check_seed,
 )
+from cvxnn_core.attention._checks import check_block_maps
+from cvxnn_core.duality import gap_on_scale
 
 RANK_RTOL = 1e-5  # singular values below this times the largest one do not count as heads
 BLOCK_RTOL = 1e-8  # blocks with ||Z_g||_* below this times the largest are pruned before factoring
@@ -66,7 +68,12 @@ class BlockNuclearResult:
 
 def block_nuclear_objective(maps: list[np.ndarray], y: np.ndarray, Z: list[np.ndarray], beta: float) -> float:
     """``0.5 ||sum_g A_g Z_g.ravel() - y||^2 + beta sum_g ||Z_g||_*``."""
-    y = np.asarray(y, dtype=np.float64).ravel()
+    beta = check_beta(beta)
+    if isinstance(Z, np.ndarray) or not isinstance(Z, list | tuple) or len(Z) != len(maps):
+        count = len(Z) if isinstance(Z, list | tuple) else type(Z).__name__
+        raise ValueError(f"Z must be a list of one (p, q) block per map: {len(maps)} maps, got {count}")
+    Z = [check_array(Zg, f"Z[{g}]", (None, None), labels=("p", "q")) for g, Zg in enumerate(Z)]
+    y = check_block_maps(maps, [Zg.shape for Zg in Z], y, label="Z")
     fit = sum(A @ Zg.ravel() for A, Zg in zip(maps, Z, strict=True))
     return float(0.5 * np.sum((fit - y) ** 2) + beta * sum(np.linalg.svd(Zg, compute_uv=False).sum() for Zg in Z))
 
@@ -95,20 +102,45 @@ def beta_max(maps: list[np.ndarray], y: np.ndarray, shapes: list[tuple[int, int]
 
 
 def dual_certificate(maps: list[np.ndarray], y: np.ndarray, result: BlockNuclearResult) -> tuple[float, float]:
-    """``(max_g ||mat(A_g^T r)||_2 / beta, relative duality gap)`` at the residual ``r = y - fit`` (squared loss):
-    the first is ``<= 1`` (up to solver accuracy) at an optimum, the second ``~0``."""
-    y = np.asarray(y, dtype=np.float64).ravel()
+    """``(dual ratio, duality gap)`` at the residual ``r = y - fit`` (squared loss); both ``~0``/``<= 1`` at an optimum.
+
+    The ratio is ``max_g ||mat(A_g^T r)||_2 / beta`` (``<= 1`` up to solver accuracy at an optimum); at ``beta = 0``
+    the condition is ``A_g^T r = 0``, and the ratio is ``max_g ||mat(A_g^T r)||_2 / beta_max`` (``~0``). The gap is
+    ``p - (<r, y> - ||r||^2 / 2)`` relative to ``p``, or to ``0.5 ||y||^2`` when the optimum is zero up to
+    :data:`~cvxnn_core.duality.ZERO_OPTIMUM_RTOL` (:func:`~cvxnn_core.duality.gap_on_scale`)."""
+    if not isinstance(result, BlockNuclearResult):
+        raise TypeError(f"result must be an attention.BlockNuclearResult (from solve_block_nuclear), got "
+                        f"{type(result).__name__}")
+    y = check_block_maps(maps, [Z.shape for Z in result.Z], y, label="result.Z")
+    fit = sum(A @ Zg.ravel() for A, Zg in zip(maps, result.Z, strict=True))
+    scale = max(float(np.max(np.abs(result.fit), initial=0.0)), 1.0)
+    if fit.shape != result.fit.shape or not np.allclose(fit, result.fit, rtol=1e-9, atol=1e-12 * scale):
+        raise ValueError("maps are not those the result was solved with (their predictions differ from result.fit); "
+                         "pass the same maps")
+    objective = block_nuclear_objective(maps, y, result.Z, result.beta)
+    if not np.isclose(objective, result.objective, rtol=1e-9, atol=1e-12):
+        raise ValueError(f"y is not the target the result was solved for: objective {objective:.6g} with this y, "
+                         f"{result.objective:.6g} in the result; pass the same y")
     r = y - result.fit
     ratio = max(np.linalg.norm((A.T @ r).reshape(Z.shape), 2) for A, Z in zip(maps, result.Z, strict=True))
+    if result.beta > 0:
+        ratio = ratio / result.beta
+    else:
+        top = max(np.linalg.norm((A.T @ y).reshape(Z.shape), 2) for A, Z in zip(maps, result.Z, strict=True))
+        ratio = ratio / top if top > 0 else 0.0
     dual = float(r @ y - 0.5 * r @ r)
-    return float(ratio / result.beta), (result.objective - dual) / abs(result.objective)
+    return float(ratio), gap_on_scale(result.objective, dual, 0.5 * float(y @ y))
 
 
 def factor_heads(Z: np.ndarray, *, rtol: float = RANK_RTOL) -> tuple[np.ndarray, np.ndarray]:
     """Balanced factors of one block: ``a_j = sqrt(sigma_j) u_j``, ``b_j = sqrt(sigma_j) v_j`` for the singular values
-    above ``rtol`` times the largest; returns ``(a, b)`` with shapes ``(r, p)`` and ``(r, q)``, ``sum_j a_j b_j^T ~ Z``
-    and ``sum_j (||a_j||^2 + ||b_j||^2) / 2 = ||Z||_*``."""
-    U, s, Vt = np.linalg.svd(np.asarray(Z, dtype=np.float64), full_matrices=False)
+    above ``rtol`` times the largest (``0 <= rtol < 1``); returns ``(a, b)`` with shapes ``(r, p)`` and ``(r, q)``,
+    ``sum_j a_j b_j^T ~ Z`` and ``sum_j (||a_j||^2 + ||b_j||^2) / 2 = ||Z||_*``."""
+    Z = check_array(Z, "Z", (None, None), labels=("p", "q"), fix="pass one block, e.g. result.Z[g]")
+    rtol = check_nonnegative_number(rtol, "rtol")
+    if rtol >= 1:
+        raise ValueError(f"rtol must be in [0, 1) (a fraction of the largest singular value), got {rtol!r}")
+    U, s, Vt = np.linalg.svd(Z, full_matrices=False)
     keep = s > rtol * s[0] if s.size and s[0] > 0 else np.zeros(s.size, dtype=bool)
     root = np.sqrt(s[keep])
     return (U[:, keep] * root).T, Vt[keep] * root[:, None]
@@ -126,16 +158,34 @@ def train_bilinear_heads(
     ``init_scale * N(0, 1)``; returns ``(final objective, A, B)`` per seed."""
     import torch
 
-    y = np.asarray(y, dtype=np.float64).ravel()
+    if not callable(forward):
+        raise TypeError("forward must be a callable f(A, B) returning the stacked predictions, e.g. "
+                        "attention_torch_forward(Xs)")
+    if (not isinstance(shapes, list | tuple) or len(shapes) != 2
+            or any(not isinstance(sh, list | tuple) or not sh
+                   or any(isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1 for k in sh)
+                   for sh in shapes)):
+        raise ValueError(f"shapes must be a pair of shapes ((p1, p2), (q1, q2)) for A and B, got {shapes!r}")
+    y = check_array(np.ravel(y), "y", (None,), labels=("N",))
     beta = check_beta(beta)
     heads = check_positive_int(heads, "heads")
     steps = check_positive_int(steps, "steps")
     lr, lr_end = check_positive_number(lr, "lr"), check_positive_number(lr_end, "lr_end")
+    if lr_end > lr:
+        raise ValueError(f"lr_end = {lr_end} must be <= lr = {lr} (the step decays from lr to lr_end)")
+    init_scale = check_positive_number(init_scale, "init_scale")
+    seeds = check_seeds(seeds)
     finals = []
     with limit_threads(threads):
         yt = torch.as_tensor(y)
+        with torch.no_grad():
+            probe = forward(torch.zeros(heads, *shapes[0], dtype=torch.float64),
+                            torch.zeros(heads, *shapes[1], dtype=torch.float64))
+        if probe.numel() != y.size:
+            raise ValueError(f"forward(A, B) returns {probe.numel()} predictions but y has {y.size}; pass the targets "
+                             "of the same tokens (Y.ravel())")
         for seed in seeds:
-            gen = torch.Generator().manual_seed(check_seed(seed, "seeds[i]"))
+            gen = torch.Generator().manual_seed(seed)
             A = (init_scale * torch.randn(heads, *shapes[0], generator=gen, dtype=torch.float64)).requires_grad_()
             B = (init_scale * torch.randn(heads, *shapes[1], generator=gen, dtype=torch.float64)).requires_grad_()
             opt = torch.optim.Adam([A, B], lr=lr)

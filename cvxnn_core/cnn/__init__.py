@@ -77,6 +77,7 @@ from cvxnn_core.cnn.circular import (
 from cvxnn_core.cnn.circular_relu import (
     CircularReLUNet,
     CircularReLUResult,
+    circular_beta_max,
     circular_relu_network,
     circular_relu_objective,
     dft_l1,
@@ -110,6 +111,7 @@ from cvxnn_core.cnn.training import train_cnn, train_cnn_sweep
 __all__ = [
     "CircularReLUNet",
     "CircularReLUResult",
+    "circular_beta_max",
     "circular_relu_network",
     "circular_relu_objective",
     "dft_l1",

@@ -116,10 +116,27 @@ class CircularReLUResult:
         return np.abs(np.fft.fft(B[norms > rtol * norms.max()], axis=1, norm="ortho"))
 
 
+def circular_beta_max(X: np.ndarray, y: np.ndarray, patterns: np.ndarray) -> float:
+    """The weight decay at and above which the zero network solves the DFT-l1 program (cone-free dual test).
+
+    The dual norm of ``N(v) = ||F v||_1 / sqrt(d)`` is ``N*(g) = sqrt(d) ||F g||_inf`` (attained by real ``v`` with
+    ``F v`` on one frequency and its conjugate), so zero is optimal when ``beta >= max_i sqrt(d) ||F X^T D_i y||_inf``:
+    the two-layer rule with ``N`` in place of the Euclidean norm.
+    """
+    X, y = check_X_y(X, y)
+    D = check_patterns(patterns, X.shape[0])
+    G = X.T @ (D * y[:, None])  # (d, P): column i is X^T D_i y
+    spectra = np.abs(np.fft.fft(G, axis=0, norm="ortho"))
+    return float(np.sqrt(X.shape[1]) * spectra.max(initial=0.0))
+
+
 def solve_circular_relu(
     X: np.ndarray, y: np.ndarray, beta: float, patterns: np.ndarray, *, solver: str | None = None
 ) -> CircularReLUResult:
-    """Solve the DFT-l1 two-layer program of the module docstring over ``patterns`` ``(n, P)`` (squared loss)."""
+    """Solve the DFT-l1 two-layer program of the module docstring over ``patterns`` ``(n, P)`` (squared loss).
+
+    At ``beta >= circular_beta_max(X, y, patterns)`` the zero network is returned without a solver (``solver`` says
+    so); a solver's point no better than zero is replaced by the exact zero network."""
     import cvxpy as cp
 
     X, y = check_X_y(X, y)
@@ -127,6 +144,10 @@ def solve_circular_relu(
     D = check_patterns(patterns, X.shape[0])
     solver = check_solver(solver)
     d, P = X.shape[1], D.shape[1]
+    zero = np.zeros((P, d))
+    if beta >= circular_beta_max(X, y, D):
+        return CircularReLUResult(zero, zero, D, 0.5 * float(y @ y), "optimal", 0.0,
+                                  "none: beta >= beta_max, the zero network is optimal")
     F = np.fft.fft(np.eye(d), axis=0, norm="ortho")
     Fr, Fi = F.real, F.imag
     V, W = cp.Variable((d, P)), cp.Variable((d, P))
@@ -145,6 +166,9 @@ def solve_circular_relu(
     Vv, Wv = np.asarray(V.value).T, np.asarray(W.value).T
     f = np.sum(D * (X @ (Vv - Wv).T), axis=1)
     obj = 0.5 * float(np.sum((f - y) ** 2)) + beta * float(np.sum(dft_l1(Vv)) + np.sum(dft_l1(Wv)))
+    if 0.5 * float(y @ y) <= obj:
+        return CircularReLUResult(zero, zero, D, 0.5 * float(y @ y), status, elapsed,
+                                  f"{solver}: no point better than the zero network")
     return CircularReLUResult(Vv, Wv, D, obj, status, elapsed, solver)
 
 

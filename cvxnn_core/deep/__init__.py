@@ -68,7 +68,6 @@ from cvxnn_core.deep.collapse import (
 from cvxnn_core.deep.linear import (
     WHITEN_COLUMNS_FIX,
     LinearOptimum,
-    _scalar_layer_problem,
     deep_linear_objective,
     deep_linear_optimum,
     layer_alignment,
@@ -102,7 +101,6 @@ __all__ = [
     "LinearOptimum",
     "NCMetrics",
     "WHITEN_COLUMNS_FIX",
-    "_scalar_layer_problem",
     "bn_collapse_optimum",
     "class_means",
     "deep_linear_objective",

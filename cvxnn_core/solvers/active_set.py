@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvxnn_core._cvx import block_norms
+from cvxnn_core._shapes import check_array, check_optional_positive
 from cvxnn_core._training import progress_bar
 from cvxnn_core._validation import (
     check_beta,
@@ -116,13 +117,16 @@ def active_set_relu(
     n, d = X.shape
     P = patterns.shape[1]
     max_add = max(5, P // 20) if max_add is None else check_positive_int(max_add, "max_add")
-    rows_per_block = min(n, 2 * d) if rows_per_block is None else min(n, check_positive_int(rows_per_block, "rows"))
+    rows_per_block = (min(n, 2 * d) if rows_per_block is None
+                      else min(n, check_positive_int(rows_per_block, "rows_per_block")))
+    max_time = check_optional_positive(max_time, "max_time")
     start = time.perf_counter()
     history: dict[str, list[float]] = {
         k: [] for k in ("time", "iteration", "objective", "lower_bound", "gap", "violation")
     }
     S2 = np.tile(2.0 * patterns - 1.0, 2)
-    Z = np.zeros((2 * P, d)) if warm_start is None else np.asarray(warm_start, dtype=float).reshape(2 * P, d).copy()
+    Z = np.zeros((2 * P, d)) if warm_start is None else check_array(
+        warm_start, "warm_start", (2 * P, d), labels=("2P", "d"), fix="stack [V; W] with np.vstack").copy()
     if warm_start is not None:
         Z = feasible_point(X, patterns, Z)
     working = np.flatnonzero(np.any(Z != 0, axis=1))

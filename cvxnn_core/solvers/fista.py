@@ -10,21 +10,22 @@ import numpy as np
 import torch
 
 from cvxnn_core._cvx import block_norms
+from cvxnn_core._shapes import check_array
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
     check_labels_pm1,
+    check_nonnegative_number,
     check_patterns,
     check_positive_int,
+    check_positive_number,
     check_seed,
     check_X,
     check_y,
 )
 from cvxnn_core.duality import NO_CONSTRAINT_SCALE
 from cvxnn_core.losses import best_dual_scale, dual_value, loss_value, negative_gradient
-from cvxnn_core.solvers.operators import FastLoss, gated_adjoint, gated_forward
-
-FAST_LOSSES = ("squared", "logistic")
+from cvxnn_core.solvers.operators import FAST_LOSSES, FastLoss, gated_adjoint, gated_forward
 
 BLOCK_ZERO_TOL = 1e-9  # blocks with ||z_i|| <= tol * max_j ||z_j|| are returned as exact zeros
 
@@ -123,6 +124,10 @@ class _ALSmooth:
 
 def group_soft_threshold(x: torch.Tensor, threshold: float) -> torch.Tensor:
     """Prox of ``threshold * sum_i ||x_i||``: ``x_i <- (1 - threshold / ||x_i||)_+ x_i`` (blocks = first axis)."""
+    if not isinstance(x, torch.Tensor) or x.ndim < 1 or not x.is_floating_point():
+        raise TypeError(f"x must be a floating torch tensor of blocks (first axis), got {type(x).__name__}; use "
+                        "torch.as_tensor(x, dtype=torch.float64)")
+    threshold = check_nonnegative_number(threshold, "threshold")
     norms = torch.linalg.vector_norm(x.reshape(x.shape[0], -1), dim=1)
     scale = torch.clamp(1.0 - threshold / torch.clamp(norms, min=torch.finfo(x.dtype).tiny), min=0.0)
     return x * scale.reshape((-1,) + (1,) * (x.ndim - 1))
@@ -144,6 +149,14 @@ class FistaState:
     backtracks: int = 0
     grad_map_norm: float = math.inf
 
+    def __post_init__(self) -> None:
+        for name in ("x", "q", "x_prev", "q_prev"):
+            if not isinstance(getattr(self, name), torch.Tensor):
+                raise TypeError(f"FistaState.{name} must be a torch tensor, got {type(getattr(self, name)).__name__}")
+        if self.x.shape != self.x_prev.shape or self.q.shape != self.q_prev.shape:
+            raise ValueError("FistaState: x and x_prev (and q and q_prev) must have one shape")
+        check_positive_number(self.step, "step")
+
 
 def fista_step(
     state: FistaState, smooth: _GatedSmooth | _ALSmooth, beta: float, *, backtrack: float = 0.5, growth: float = 1.0
@@ -154,7 +167,16 @@ def fista_step(
     ``grad h(z) = lift^T(grad_q h(q_z))``, prox step ``x+ = prox_{s beta ||.||}(z - s grad)``; the step ``s``
     is halved until ``h(x+) <= h(z) + <grad, x+ - z> + ||x+ - z||^2 / (2 s)`` (checked through the exact
     Bregman divergence, free of cancellation). Momentum restarts when ``<z - x+, x+ - x> > 0``.
+    ``backtrack`` in ``(0, 1)`` shrinks the step; ``growth > 0`` scales it before the search.
     """
+    if not isinstance(state, FistaState):
+        raise TypeError(f"state must be a FistaState, got {type(state).__name__}")
+    if not (hasattr(smooth, "lift") and hasattr(smooth, "adjoint") and hasattr(smooth, "bregman")):
+        raise TypeError(f"smooth must provide lift, adjoint, grad_q and bregman, got {type(smooth).__name__}")
+    beta = check_beta(beta)
+    growth = check_positive_number(growth, "growth")
+    if not 0 < check_positive_number(backtrack, "backtrack") < 1:
+        raise ValueError(f"backtrack must lie in (0, 1) (the factor that shrinks the step), got {backtrack!r}")
     t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * state.t**2))
     theta = (state.t - 1.0) / t_next
     z = state.x + theta * (state.x - state.x_prev)
@@ -259,8 +281,7 @@ def _prepare(X, y, beta, patterns, loss, tol, max_iters, seed, allow_2d):
         raise ValueError("vector targets y of shape (n, c) are supported with loss='squared' only")
     check_labels_pm1(y, loss)
     patterns = check_patterns(patterns, X.shape[0])
-    if not (isinstance(tol, int | float) and np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be a positive number (the target relative duality gap), got {tol!r}")
+    tol = check_positive_number(tol, "tol")
     max_iters = check_positive_int(max_iters, "max_iters")
     seed = check_seed(seed)
     return X, y, beta, patterns, loss, float(tol), max_iters, seed
@@ -280,6 +301,9 @@ def gated_certificate(
     ``lambda = t r`` with ``r = -grad l(A U)`` and ``t`` the best scale subject to ``t max_i ||X^T D_i r|| <= beta``
     (the exact dual constraint of the gated program).
     """
+    X, y, patterns, beta, loss = _check_gated_point(X, y, patterns, beta, loss)
+    block = (patterns.shape[1], X.shape[1]) + ((y.shape[1],) if y.ndim == 2 else ())
+    U = check_array(U, "U", block, labels=("P", "d", "c")[: len(block)])
     f = gated_forward(X, patterns, U)
     primal = loss_value(f, y, loss) + beta * float(np.sum(block_norms(U)))
     lower, lam = gated_dual_bound(X, y, patterns, negative_gradient(f, y, loss), beta, loss)
@@ -294,10 +318,22 @@ def gated_dual_bound(
     ``lambda = t r`` with the best ``t`` subject to ``t max_i ||X^T D_i r|| <= beta``; ``-l^*(-lambda)`` is then a
     lower bound on the gated optimum whatever ``r`` is (a residual, or an extrapolation of residuals).
     """
+    X, y, patterns, beta, loss = _check_gated_point(X, y, patterns, beta, loss)
+    r = check_array(r, "r", y.shape, labels=("n", "c")[: y.ndim])
     smax = float(np.max(block_norms(gated_adjoint(X, patterns, r)), initial=0.0))
     t = best_dual_scale(r, y, loss, beta / smax if smax > 0 else NO_CONSTRAINT_SCALE)
     lam = t * r
     return float(dual_value(lam, y, loss)), lam
+
+
+def _check_gated_point(X, y, patterns, beta, loss):
+    X = check_X(X)
+    y = check_y(y, X.shape[0], allow_2d=True)
+    patterns = check_patterns(patterns, X.shape[0])
+    beta = check_beta(beta)
+    loss = check_choice(loss, "loss", FAST_LOSSES)
+    check_labels_pm1(y, loss)
+    return X, y, patterns, beta, loss
 
 
 def anderson_extrapolation(points: Sequence[np.ndarray]) -> np.ndarray | None:
@@ -310,6 +346,11 @@ def anderson_extrapolation(points: Sequence[np.ndarray]) -> np.ndarray | None:
     iterates of proximal gradient methods on their support are. ``None`` when all differences vanish. Used only as
     a *candidate* dual direction: the bound is certified whatever it returns.
     """
+    if len(points) == 0:
+        raise ValueError("points is empty; pass the last K + 1 >= 2 iterates")
+    shapes = {np.shape(p) for p in points}
+    if len(shapes) > 1:
+        raise ValueError(f"points must all have one shape, got {sorted(shapes)}")
     R = np.stack([np.asarray(p, dtype=float).reshape(-1) for p in points], axis=1)
     U = np.diff(R, axis=1)
     G = U.T @ U

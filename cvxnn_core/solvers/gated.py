@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from cvxnn_core._cvx import block_norms
+from cvxnn_core._shapes import check_array, check_growth, check_optional_positive
 from cvxnn_core._training import limit_threads, progress_bar
 from cvxnn_core._validation import (
     check_beta,
@@ -106,10 +107,18 @@ def fista_gated(
     )
     check_every = check_positive_int(check_every, "check_every")
     dev, dt = check_torch_device(device), check_torch_dtype(dtype)
+    max_time = check_optional_positive(max_time, "max_time")
+    step_growth = check_growth(step_growth, "step_growth")
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
     n, d = X.shape
     P = patterns.shape[1]
     vector = y.ndim == 2
     c = y.shape[1] if vector else 1
+    if U0 is not None:
+        block = (P, d, c) if vector else (P, d)
+        U0 = check_array(U0, "U0", block, labels=("P", "d", "c")[: len(block)],
+                         fix="one warm-start block per pattern (e.g. a previous result's V)")
     with limit_threads(threads):
         start = time.perf_counter()
         Xt = torch.as_tensor(X, dtype=dt, device=dev)
@@ -122,7 +131,7 @@ def fista_gated(
         )
         x = torch.zeros((P, d, c), dtype=dt, device=dev)
         if U0 is not None:
-            x = torch.as_tensor(np.asarray(U0, dtype=float).reshape(P, d, c), dtype=dt, device=dev)
+            x = torch.as_tensor(U0.reshape(P, d, c), dtype=dt, device=dev)
         step = 1.0 / max(L, 1e-300)
         # working set: the blocks of U0 plus those with the largest ||X^T D_i r||; grown while blocks outside violate
         if working_set and P > 2 * WORKING_SET_MIN:
@@ -274,7 +283,13 @@ def fista_path(
     """
     if "U0" in options:
         raise ValueError("fista_path warm-starts every solve itself; drop U0 from the options")
-    values = [check_beta(b) for b in np.atleast_1d(np.asarray(betas, dtype=float))]
+    if isinstance(betas, str | bytes) or not isinstance(betas, Sequence | np.ndarray):
+        raise TypeError(f"betas must be a 1-D list of numbers >= 0, got {betas!r}")
+    if np.ndim(betas) != 1:
+        raise ValueError(f"betas must be a 1-D list of numbers >= 0, got {betas!r}")
+    if any(isinstance(b, bool | str) for b in betas):
+        raise TypeError(f"betas must be a 1-D list of numbers >= 0, got {betas!r}")
+    values = [check_beta(b, f"betas[{i}]") for i, b in enumerate(np.asarray(betas).tolist())]
     if not values:
         raise ValueError("betas must hold at least one value")
     order = np.argsort(values)[::-1]
@@ -335,8 +350,8 @@ def least_distance(G: np.ndarray, h: np.ndarray) -> np.ndarray:
     """
     from scipy.optimize import nnls
 
-    G = np.asarray(G, dtype=float)
-    h = np.asarray(h, dtype=float)
+    G = check_X(G, "G")
+    h = check_array(h, "h", (G.shape[0],), labels=("m",), fix="one right-hand side per row of G")
     if not np.any(h > 0):
         return np.zeros(G.shape[1])
     E = np.vstack([G.T, h[None, :]])
@@ -360,9 +375,7 @@ def cone_decomposition(X: np.ndarray, patterns: np.ndarray, U: np.ndarray) -> tu
     """
     X = check_X(X)
     patterns = check_patterns(patterns, X.shape[0])
-    U = np.asarray(U, dtype=float)
-    if U.shape != (patterns.shape[1], X.shape[1]):
-        raise ValueError(f"U must have shape (P, d) = {(patterns.shape[1], X.shape[1])}, got {U.shape}")
+    U = check_array(U, "U", (patterns.shape[1], X.shape[1]), labels=("P", "d"))
     V = np.zeros_like(U)
     W = np.zeros_like(U)
     scale = float(np.max(block_norms(U), initial=0.0))

@@ -26,11 +26,13 @@ the certificate closes to rounding.
 
 from __future__ import annotations
 
-import math
 import time
 
+import numpy as np
 import torch
 
+from cvxnn_core._shapes import check_optional_positive
+from cvxnn_core._validation import check_positive_int
 from cvxnn_core.solvers.operators import gated_adjoint, gated_forward
 
 NEWTON_ITERS = 30  # Newton steps per call
@@ -42,6 +44,35 @@ def _objective(X: torch.Tensor, D: torch.Tensor, y: torch.Tensor, U: torch.Tenso
     return 0.5 * torch.sum(r * r) + beta * torch.sum(torch.linalg.vector_norm(U.reshape(U.shape[0], -1), dim=1))
 
 
+def _check_newton(X, D, y, U, beta, gram, who: str) -> tuple[float, torch.Tensor | None]:
+    """Types, shapes and values of the Newton inputs; returns ``beta`` as a float and ``gram`` (or ``None``)."""
+    if isinstance(beta, torch.Tensor) and beta.numel() == 1:
+        beta = beta.item()
+    if isinstance(beta, bool) or not isinstance(beta, int | float | np.integer | np.floating):
+        raise TypeError(f"beta must be a positive number, got {beta!r}")
+    if not (np.isfinite(beta) and beta > 0):
+        raise ValueError(f"{who} needs beta > 0 (beta / ||u_i|| keeps H invertible), got {beta!r}")
+    beta = float(beta)
+    tensors = {"X": X, "D": D, "y": y, "U": U} | ({} if gram is None else {"gram": gram})
+    for name, t in tensors.items():
+        if not isinstance(t, torch.Tensor) or t.dtype != torch.float64:
+            raise TypeError(f"{who} works in float64: pass X, D, y and U as torch.float64 tensors ({name} is "
+                            f"{type(t).__name__}{'' if not isinstance(t, torch.Tensor) else ' of ' + str(t.dtype)})")
+    if U.ndim != 3 or y.ndim != 2 or X.ndim != 2 or tuple(D.shape) != (X.shape[0], U.shape[0]) \
+            or tuple(U.shape[1:]) != (X.shape[1], y.shape[1]) or y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"shapes must be X (n, d), D (n, P), y (n, c), U (P, d, c); got {tuple(X.shape)}, {tuple(D.shape)}, "
+            f"{tuple(y.shape)}, {tuple(U.shape)}"
+        )
+    if gram is not None and tuple(gram.shape) != (X.shape[0], X.shape[0]):
+        raise ValueError(f"gram must have shape (n, n) = ({X.shape[0]}, {X.shape[0]}) (X @ X.T), got "
+                         f"{tuple(gram.shape)}")
+    for name, t in tensors.items():
+        if not bool(torch.all(torch.isfinite(t))):
+            raise ValueError(f"{name} contains NaN or inf")
+    return beta, gram
+
+
 def newton_direction(
     X: torch.Tensor, D: torch.Tensor, y: torch.Tensor, U: torch.Tensor, beta: float, gram: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,6 +80,15 @@ def newton_direction(
 
     ``X`` ``(n, d)``, ``D`` ``(n, k)`` float, ``y`` ``(n, c)``, ``gram = X X^T``; float64 tensors on one device.
     """
+    beta, gram = _check_newton(X, D, y, U, beta, gram, "newton_direction")
+    zero = torch.linalg.vector_norm(U.reshape(U.shape[0], -1), dim=1) == 0
+    if bool(torch.any(zero)):
+        raise ValueError(f"every block of U must be non-zero (block {int(torch.nonzero(zero)[0])} is zero): the "
+                         "Newton model lives on the support; pass U[norms > 0] and D[:, norms > 0]")
+    return _newton_direction(X, D, y, U, beta, gram)
+
+
+def _newton_direction(X, D, y, U, beta: float, gram) -> tuple[torch.Tensor, torch.Tensor]:
     k = U.shape[0]
     norms = torch.linalg.vector_norm(U.reshape(k, -1), dim=1)
     w = norms / beta
@@ -92,18 +132,14 @@ def support_newton(
     the number of rounds (Newton steps, and direction computations that dropped blocks instead). Stops when the
     Newton decrement ``-g^T Delta`` is below ``1e-15 F``, no step decreases ``F``, or after the step that exceeds
     ``max_time`` seconds (at least one step is taken).
-    Every tensor is float64 (the ``n x n`` factorisation needs it); ``beta > 0``.
+    Every tensor is float64 (the ``n x n`` factorisation needs it); ``beta > 0`` (a number or a 0-d tensor).
     """
-    if not (isinstance(beta, int | float) and math.isfinite(beta) and beta > 0):
-        raise ValueError(f"support_newton needs beta > 0 (beta / ||u_i|| keeps H invertible), got {beta!r}")
-    if any(t.dtype != torch.float64 for t in (X, D, y, U)):
-        raise TypeError("support_newton works in float64: pass X, D, y and U as torch.float64 tensors")
-    if U.ndim != 3 or y.ndim != 2 or D.shape != (X.shape[0], U.shape[0]) or U.shape[1:] != (X.shape[1], y.shape[1]):
-        raise ValueError(
-            f"shapes must be X (n, d), D (n, P), y (n, c), U (P, d, c); got {tuple(X.shape)}, {tuple(D.shape)}, "
-            f"{tuple(y.shape)}, {tuple(U.shape)}"
-        )
+    beta, gram = _check_newton(X, D, y, U, beta, gram, "support_newton")
+    max_iters = check_positive_int(max_iters, "max_iters")
+    max_time = check_optional_positive(max_time, "max_time")
     support = torch.nonzero(torch.linalg.vector_norm(U.reshape(U.shape[0], -1), dim=1) > 0).flatten()
+    if len(support) == 0:  # nothing to optimise: the zero point is returned as it is
+        return U.clone(), 0
     gram = X @ X.T if gram is None else gram
     out = torch.zeros_like(U)
     Us, Ds = U[support], D[:, support]
@@ -114,7 +150,7 @@ def support_newton(
         if max_time is not None and steps and time.perf_counter() - start > max_time:
             break
         try:
-            delta, g = newton_direction(X, Ds, y, Us, beta, gram)
+            delta, g = _newton_direction(X, Ds, y, Us, beta, gram)
         except RuntimeError:  # a factorisation failed (torch.linalg errors are RuntimeErrors): stop here
             break
         if not bool(torch.all(torch.isfinite(delta))):

@@ -8,13 +8,17 @@ import numpy as np
 import torch
 
 from cvxnn_core._validation import (
+    check_choice,
+    check_labels_pm1,
     check_patterns,
+    check_positive_int,
     check_X,
     check_y,
 )
 from cvxnn_core.losses import negative_gradient
 
 FastLoss = Literal["squared", "logistic"]
+FAST_LOSSES = ("squared", "logistic")
 
 Array = np.ndarray | torch.Tensor  # the operators take numpy arrays or torch tensors (all of one kind)
 
@@ -32,8 +36,27 @@ def _mask(D, like):
 
 
 def _chunks(P: int, batch_size: int | None):
-    step = P if batch_size is None else max(1, int(batch_size))
+    step = max(P, 1) if batch_size is None else check_positive_int(batch_size, "batch_size")
     return [slice(lo, min(lo + step, P)) for lo in range(0, P, step)]
+
+
+def _check_operands(X, D, B, name: str, rows: bool = False) -> None:
+    """Shape checks (only shapes: O(1), numpy or torch) of ``X`` ``(n, d)``, ``D`` ``(n, P)`` and ``B``: blocks
+    ``(P, d)``/``(P, d, c)``, or with ``rows`` a residual ``(n,)``/``(n, c)``."""
+    for value, label in ((X, "X"), (D, "D"), (B, name)):
+        if not isinstance(value, np.ndarray | torch.Tensor):
+            raise TypeError(f"{label} must be a numpy array or a torch tensor, got {type(value).__name__}")
+    if X.ndim != 2:
+        raise ValueError(f"X must have shape (n, d), got {tuple(X.shape)}")
+    n, d = X.shape
+    if D.ndim != 2 or D.shape[0] != n:
+        raise ValueError(f"D must have shape (n, P) = ({n}, P), got {tuple(D.shape)}")
+    if rows:
+        if B.ndim not in (1, 2) or B.shape[0] != n:
+            raise ValueError(f"{name} must have shape (n,) or (n, c) with n = {n}, got {tuple(B.shape)}")
+    elif B.ndim not in (2, 3) or tuple(B.shape[:2]) != (D.shape[1], d):
+        raise ValueError(f"{name} must have shape (P, d) or (P, d, c) with (P, d) = ({D.shape[1]}, {d}), got "
+                         f"{tuple(B.shape)}")
 
 
 def gated_forward(X: Array, D: Array, U: Array, *, batch_size: int | None = None) -> Array:
@@ -42,6 +65,7 @@ def gated_forward(X: Array, D: Array, U: Array, *, batch_size: int | None = None
     ``X`` ``(n, d)``, ``D`` ``(n, P)`` (boolean or 0/1 floats), ``U`` ``(P, d)`` or ``(P, d, c)``; returns
     ``(n,)`` or ``(n, c)``. Computed as ``rowsum(X * (D @ U))``, in chunks of ``batch_size`` patterns.
     """
+    _check_operands(X, D, U, "U")
     n, d = X.shape
     P = D.shape[1]
     vector = U.ndim == 3
@@ -52,11 +76,15 @@ def gated_forward(X: Array, D: Array, U: Array, *, batch_size: int | None = None
         H = (Dm @ U[sl].reshape(sl.stop - sl.start, d * c)).reshape(n, d, c)
         part = (X[:, :, None] * H).sum(1)
         out = part if out is None else out + part
+    if out is None:  # no pattern: the zero map
+        out = (torch.zeros((n, c), dtype=X.dtype, device=X.device) if isinstance(X, torch.Tensor)
+               else np.zeros((n, c), dtype=X.dtype))
     return out if vector else out[:, 0]
 
 
 def gated_adjoint(X: Array, D: Array, r: Array, *, batch_size: int | None = None) -> Array:
     """``A^T(r) = [X^T D_i r]_i``: shape ``(P, d)`` for ``r`` ``(n,)``, ``(P, d, c)`` for ``r`` ``(n, c)``."""
+    _check_operands(X, D, r, "r", rows=True)
     n, d = X.shape
     P = D.shape[1]
     vector = r.ndim == 2
@@ -70,6 +98,9 @@ def gated_adjoint(X: Array, D: Array, r: Array, *, batch_size: int | None = None
 
 def cone_constraints(X: Array, D: Array, V: Array) -> Array:
     """``C[:, i] = (2 D_i - I) X v_i``, shape ``(n, P)``; ``v_i`` is in its cone iff column ``i`` is ``>= 0``."""
+    _check_operands(X, D, V, "V")
+    if V.ndim != 2:
+        raise ValueError(f"V must have shape (P, d), got {tuple(V.shape)}")
     S = 2.0 * _mask(D, X) - 1.0
     return S * (X @ V.T)
 
@@ -80,6 +111,8 @@ def beta_max(X: np.ndarray, y: np.ndarray, patterns: np.ndarray, loss: FastLoss 
     X = check_X(X)
     y = check_y(y, X.shape[0], allow_2d=True)
     patterns = check_patterns(patterns, X.shape[0])
+    loss = check_choice(loss, "loss", FAST_LOSSES)
+    check_labels_pm1(y, loss)
     r0 = y if loss == "squared" else negative_gradient(np.zeros_like(y), y, loss)
     G = gated_adjoint(X, patterns, r0)
     return float(np.max(np.linalg.norm(G.reshape(G.shape[0], -1), axis=1)))

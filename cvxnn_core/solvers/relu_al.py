@@ -10,12 +10,16 @@ import numpy as np
 import torch
 
 from cvxnn_core._cvx import block_norms
+from cvxnn_core._shapes import check_array, check_growth, check_optional_positive
 from cvxnn_core._training import limit_threads, progress_bar
 from cvxnn_core._validation import (
     check_choice,
+    check_patterns,
     check_positive_int,
+    check_positive_number,
     check_torch_device,
     check_torch_dtype,
+    check_X,
 )
 from cvxnn_core.duality import NO_CONSTRAINT_SCALE, cone_supports, relative_gap
 from cvxnn_core.losses import best_dual_scale, dual_value, loss_value, negative_gradient
@@ -23,6 +27,7 @@ from cvxnn_core.patterns import cone_projection
 from cvxnn_core.solvers.fista import (
     FirstOrderResult,
     _ALSmooth,
+    _check_gated_point,
     _power_iteration,
     _prepare,
     _start_state,
@@ -50,13 +55,26 @@ def _relative_violation(X: np.ndarray, patterns: np.ndarray, Z: np.ndarray) -> f
     return float(np.max(bad[nz] / scale[nz])) if np.any(nz) else 0.0
 
 
+def _check_blocks(X, patterns, **blocks):
+    X = check_X(X)
+    patterns = check_patterns(patterns, X.shape[0])
+    P, d = patterns.shape[1], X.shape[1]
+    out = [check_array(B, name, ((2 if name == "Z" else 1) * P, d), labels=("2P" if name == "Z" else "P", "d"))
+           for name, B in blocks.items()]
+    return X, patterns, out
+
+
 def relative_violation(X: np.ndarray, patterns: np.ndarray, V: np.ndarray, W: np.ndarray) -> float:
-    """Relative cone violation ``max_i ||((I - 2 D_i) X z_i)_+|| / ||X z_i||`` over the non-zero blocks ``V``, ``W``."""
+    """Relative cone violation ``max_i ||((I - 2 D_i) X z_i)_+|| / ||X z_i||`` over the non-zero blocks ``V``, ``W``
+    (each ``(P, d)``)."""
+    X, patterns, (V, W) = _check_blocks(X, patterns, V=V, W=W)
     return _relative_violation(X, patterns, np.vstack([V, W]))
 
 
 def feasible_point(X: np.ndarray, patterns: np.ndarray, Z: np.ndarray) -> np.ndarray:
-    """Zero negligible blocks and project every block that violates its cone onto it (exactly)."""
+    """Zero negligible blocks of ``Z`` ``(2P, d)`` (``[V; W]``) and project every block that violates its cone onto
+    it (exactly)."""
+    X, patterns, (Z,) = _check_blocks(X, patterns, Z=Z)
     P = patterns.shape[1]
     Z = _zero_small(Z, float(np.max(block_norms(Z), initial=0.0)))
     S = np.tile(2.0 * patterns - 1.0, 2)
@@ -87,7 +105,21 @@ def relu_certificate(
     ``mu`` the given cone multipliers ``(n, 2P)`` (zero if ``None``); for each block the norm
     ``||X^T (s_i D_i lambda + (2 D_i - I) mu_i)||`` is computed, and where it exceeds ``beta`` it is replaced by
     the exact cone support ``min_{mu_i >= 0}`` of the same norm (one NNLS). ``t`` makes every block feasible.
+    A point that violates its cones (relative violation above 1e-6) is refused: its value bounds nothing.
     """
+    X, y, patterns, beta, loss = _check_gated_point(X, y, patterns, beta, loss)
+    if y.ndim != 1:
+        raise ValueError(f"y must have shape (n,) for the ReLU program, got {y.shape}")
+    X, patterns, (V, W) = _check_blocks(X, patterns, V=V, W=W)
+    n, P = patterns.shape
+    if multipliers is not None:
+        multipliers = check_array(multipliers, "multipliers", (n, 2 * P), labels=("n", "2P"))
+    if lam is not None:
+        lam = check_array(lam, "lam", (n,), labels=("n",))
+    violation = _relative_violation(X, patterns, np.vstack([V, W]))
+    if violation > 1e-6:
+        raise ValueError(f"(V, W) violate their cones (relative violation {violation:.2g}); make them feasible first "
+                         "with feasible_point(X, patterns, np.vstack([V, W]))")
     f = gated_forward(X, patterns, V - W)
     primal = loss_value(f, y, loss) + beta * float(np.sum(block_norms(V)) + np.sum(block_norms(W)))
     lam0 = negative_gradient(f, y, loss) if lam is None else np.asarray(lam, dtype=float)
@@ -161,7 +193,16 @@ def al_relu(
         X, y, beta, patterns, loss, tol, max_iters, seed, allow_2d=False
     )
     max_outer = check_positive_int(max_outer, "max_outer")
+    if not isinstance(polish, bool | np.bool_):
+        raise TypeError(f"polish must be True or False, got {polish!r}")
     polish = bool(polish) and loss == "squared"
+    max_time = check_optional_positive(max_time, "max_time")
+    step_growth = check_growth(step_growth, "step_growth")
+    delta_growth = check_growth(delta_growth, "delta_growth")
+    if delta is not None:
+        delta = check_positive_number(delta, "delta")
+    if delta_max is not None:
+        delta_max = check_positive_number(delta_max, "delta_max")
     inner_iters = check_positive_int(inner_iters, "inner_iters")
     certify_every = check_positive_int(certify_every, "certify_every")
     warm_start = check_choice(warm_start, "warm_start", ("gated", "zero"))  # type: ignore[assignment]

@@ -38,7 +38,13 @@ from cvxnn_core.three_layer.networks import (
     rescale_columns,
     rescale_frobenius,
 )
-from cvxnn_core.three_layer.program import ThreeLayerResult, recover_network, resolve_active, solve_three_layer
+from cvxnn_core.three_layer.program import (
+    ThreeLayerResult,
+    beta_max,
+    recover_network,
+    resolve_active,
+    solve_three_layer,
+)
 from cvxnn_core.three_layer.training import three_layer_runs_table, train_three_layer, train_three_layer_sweep
 
 __all__ = [
@@ -54,6 +60,7 @@ __all__ = [
     "all_slots",
     "approximation_bound",
     "balance",
+    "beta_max",
     "concat_groups",
     "duplicate_neurons",
     "group_count_bound",

@@ -109,6 +109,28 @@ def _penalty_value(q: np.ndarray, groups: Groups, regularizer: str) -> float:
     )
 
 
+def beta_max(X: np.ndarray, y: np.ndarray, D1: np.ndarray, groups: Groups, *, regularizer: str = "frobenius") -> float:
+    """The weight decay at and above which the zero network solves the three-layer program (cone-free dual test).
+
+    With ``A_t`` ``(n, d)`` the output map of block ``t`` (``q -> sigma_g s_t D2_g D1_{i_t} X q``), the directional
+    derivative of the objective at ``q = 0`` is ``-y^T sum_t A_t q_t + beta R(q)``; it is ``>= 0`` for every ``q``
+    (cones dropped, so a sufficient test) when ``beta >= max_t ||A_t^T y||`` (``"frobenius"``, ``R = sum_t ||q_t||``)
+    or ``beta >= max_g (sum_{t in g} ||A_t^T y||^2)^{1/2}`` (``"path"``, ``R = sum_g ||Q_g||_F``). Then zero is
+    optimal and the optimum is ``0.5 ||y||^2``, as for the two-layer program.
+    """
+    X, y = check_X_y(X, y)
+    D1 = check_patterns(D1, X.shape[0], "D1")
+    groups = check_groups(groups, X.shape[0], D1.shape[1])
+    regularizer = check_choice(regularizer, "regularizer", PROGRAM_REGULARIZERS)
+    weights = groups.sigma[groups.block_group] * groups.block_sign  # (T,)
+    active = D1[:, groups.block_pattern] & groups.D2[:, groups.block_group]  # (n, T)
+    block_dual = np.linalg.norm((active * (weights * 1.0)[None, :] * y[:, None]).T @ X, axis=1)  # ||A_t^T y||
+    if regularizer == "frobenius":
+        return float(block_dual.max(initial=0.0))
+    per_group = np.bincount(groups.block_group, weights=block_dual**2, minlength=groups.n_groups)
+    return float(np.sqrt(per_group.max(initial=0.0)))
+
+
 def solve_three_layer(
     X: np.ndarray,
     y: np.ndarray,
@@ -123,7 +145,8 @@ def solve_three_layer(
 
     ``regularizer="frobenius"``: ``R = sum_t ||q_t||`` (weight decay with ``||W1_k||_F <= 1``); ``"path"``:
     ``R = sum_g ||Q_g||_F`` (square-root path norm). Clarabel by default; raises :class:`~cvxnn_core._cvx.SolverError`
-    when the solver fails."""
+    when the solver fails. At ``beta >= beta_max(...)`` (:func:`beta_max`) the zero network is returned without a
+    solver (``solver`` then says so), exactly, instead of a solver's tiny non-zero blocks."""
     import cvxpy as cp
 
     X, y = check_X_y(X, y)
@@ -134,6 +157,9 @@ def solve_three_layer(
     solver = check_solver(solver)
     n, d = X.shape
     T = groups.n_blocks
+    if beta >= beta_max(X, y, D1, groups, regularizer=regularizer):
+        return _zero(X, y, groups, beta, regularizer, "optimal", 0.0,
+                     "none: beta >= beta_max, the zero network is optimal")
     _, C, S2H, OH = _operators(X, D1, groups)
     q = cp.Variable(T * d)
     Q = cp.reshape(q, (d, T), order="F")  # column t is block t
@@ -156,7 +182,15 @@ def solve_three_layer(
     violation = max(0.0, -float(np.min(C @ qv, initial=0.0)), -float(np.min(S2H @ qv, initial=0.0))) / scale
     qb = qv.reshape(T, d)
     obj = 0.5 * float(np.sum((fit - y) ** 2)) + beta * _penalty_value(qb, groups, regularizer)
+    if 0.5 * float(y @ y) <= obj:  # the solver's point is no better than the zero network: return zero, exactly
+        return _zero(X, y, groups, beta, regularizer, status, elapsed,
+                     f"{solver}: no point better than the zero network")
     return ThreeLayerResult(qb, groups, beta, regularizer, obj, fit, status, elapsed, solver, violation)
+
+
+def _zero(X, y, groups, beta, regularizer, status, elapsed, solver) -> ThreeLayerResult:
+    return ThreeLayerResult(np.zeros((groups.n_blocks, X.shape[1])), groups, beta, regularizer, 0.5 * float(y @ y),
+                            np.zeros(X.shape[0]), status, elapsed, solver, 0.0)
 
 
 def recover_network(result: ThreeLayerResult, *, rtol: float = RECOVERY_RTOL) -> ParallelThreeLayerNet:

@@ -57,6 +57,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from paper_experiments._cli import positive
+
 GATED_METHODS = ("fista", "fista_float32", "clarabel", "scs", "pyscnn", "skglm", "celer")
 RELU_METHODS = ("active_set", "al", "gated_decomp", "clarabel", "scs", "pyscnn", "adam", "sgd")
 DATASETS = ("teacher", "breast_cancer", "digits")
@@ -966,12 +968,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help=f"comma-separated subset of {sorted(set(GATED_METHODS + RELU_METHODS))} (default: all)",
     )
-    parser.add_argument("--time-cap", type=float, default=300.0, help="seconds per method and problem (default 300)")
-    parser.add_argument("--tol", type=float, default=1e-6, help="certified relative gap of our solvers (default 1e-6)")
-    parser.add_argument("--epochs", type=int, default=2000, help="Adam/SGD epochs (full batch, default 2000)")
-    parser.add_argument("--seeds", type=int, default=5, help="Adam/SGD seeds per step size (default 5)")
-    parser.add_argument("--threads", type=int, default=1, help="torch/BLAS threads per method (default 1)")
-    parser.add_argument("--mem-cap-gb", type=float, default=10.0, help="address-space limit per worker (default 10)")
+    parser.add_argument("--time-cap", type=positive(float, "--time-cap"), default=300.0,
+                        help="seconds per method and problem (default 300)")
+    parser.add_argument("--tol", type=positive(float, "--tol"), default=1e-6,
+                        help="certified relative gap of our solvers (default 1e-6)")
+    parser.add_argument("--epochs", type=positive(int, "--epochs"), default=2000,
+                        help="Adam/SGD epochs (full batch, default 2000)")
+    parser.add_argument("--seeds", type=positive(int, "--seeds"), default=5,
+                        help="Adam/SGD seeds per step size (default 5)")
+    parser.add_argument("--threads", type=positive(int, "--threads"), default=1,
+                        help="torch/BLAS threads per method (default 1)")
+    parser.add_argument("--mem-cap-gb", type=positive(float, "--mem-cap-gb"), default=10.0,
+                        help="address-space limit per worker (default 10)")
     parser.add_argument("--in-process", action="store_true", help="no worker processes (no kill, no memory)")
     parser.add_argument("--out", default=None, help=f"output folder (default {DEFAULT_OUT}/<profile>)")
     parser.add_argument("--worker", nargs=2, metavar=("SPEC", "OUT"), help=argparse.SUPPRESS)
@@ -979,6 +987,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker:
         return _worker(*args.worker)
     methods = None if args.methods is None else [m.strip() for m in args.methods.split(",") if m.strip()]
+    known = sorted(set(GATED_METHODS + RELU_METHODS))
+    if methods is not None and (not methods or set(methods) - set(known)):
+        parser.error(f"--methods must be a comma-separated subset of {', '.join(known)}, got {args.methods!r}")
     if methods is None and args.profile.startswith("path"):
         methods = list(PATH_METHODS)
     out = args.out or f"{DEFAULT_OUT}/{args.profile}"
@@ -997,6 +1008,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(target_ratios(results).to_string(index=False))
     print(f"results written to {out}")
+    failed = results[results["status"].isin(["error", "oom"])]
+    for _, row in failed.iterrows():
+        note = str(row.get("note", "")).strip().splitlines() or [""]
+        print(f"FAILED {row['problem']} / {row['method']}: {note[0]}", file=sys.stderr)
+    if len(results) and not results["status"].isin(["ok", "cap"]).any():
+        print("every method failed", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from cvxnn_core import deep
 from cvxnn_core.datasets import load_digits_balanced, whitened_linear_regression
+from cvxnn_core.deep.linear import _scalar_layer_problem
 
 CVXPY_RTOL = 1e-6  # closed form vs the nuclear-norm program solved by Clarabel (objective, relative)
 CVXPY_ZTOL = 1e-6  # same, largest entry of the optimal map Z
@@ -100,7 +101,7 @@ def test_rank_drops_exactly_at_the_singular_values(whitened):
 @pytest.mark.parametrize("s", [0.05, 0.4, 1.0, 3.0])
 def test_scalar_layer_problem_matches_a_dense_grid(n_layers, s):
     beta = 0.3
-    t = deep._scalar_layer_problem(s, beta, n_layers)
+    t = _scalar_layer_problem(s, beta, n_layers)
     grid = np.linspace(0.0, 1.5 * s, 300001)
     g = 0.5 * (grid - s) ** 2 + 0.5 * beta * n_layers * grid ** (2.0 / n_layers)
     value = 0.5 * (t - s) ** 2 + 0.5 * beta * n_layers * t ** (2.0 / n_layers)

