@@ -81,7 +81,7 @@ def check_size(estimate: float, limit: int, *, what: str, keyword: str, alternat
     """
     if estimate > limit:
         raise ValueError(
-            f"this call would build {what} of about {estimate:,.0f} ({keyword} = {limit:,}); "
+            f"this call would build {what}: about {estimate:,.0f} ({keyword} = {limit:,}); "
             + (f"{alternative}, or " if alternative else "")
             + f"pass a larger {keyword} to go ahead"
         )

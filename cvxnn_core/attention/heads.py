@@ -50,7 +50,7 @@ def _check_map_size(n: int, s: int, c: int, cols: int, pooled: bool, max_entries
     limit = check_positive_int(max_entries, "max_entries")
     rows = n * c * (1 if pooled else s)
     check_size(rows * cols, limit, what=f"a dense ({rows:,} x {cols:,}) float64 map ({8 * rows * cols / 2**30:.1f} "
-               "GiB); entries", keyword="max_entries",
+               "GiB), entries", keyword="max_entries",
                alternative="use fewer samples, tokens or features (the columns grow as d^3), or pooled=True")
 
 

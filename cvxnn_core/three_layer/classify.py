@@ -36,6 +36,11 @@ class OneVsRest:
     objective: float
     active: list[int]
 
+    def __post_init__(self) -> None:
+        check_choice(self.model, "model", MODELS)
+        if not isinstance(self.nets, list | tuple) or len(self.nets) < 2:
+            raise ValueError(f"nets must hold one network per class (C >= 2), got {self.nets!r:.80}")
+
     def scores(self, X: np.ndarray) -> np.ndarray:
         """The ``C`` network outputs, ``(n, C)``."""
         X = check_X(X)
@@ -46,8 +51,18 @@ class OneVsRest:
         return np.argmax(self.scores(X), axis=1)
 
     def accuracy(self, X: np.ndarray, labels: np.ndarray) -> float:
-        """Fraction of correctly classified rows."""
-        return float(np.mean(self.predict(X) == np.asarray(labels)))
+        """Fraction of correctly classified rows; ``labels`` are class indices ``0..C-1`` ``(n,)``."""
+        X = check_X(X)
+        arr = np.asarray(labels)
+        if arr.ndim != 1 or arr.shape[0] != X.shape[0]:
+            raise ValueError(f"labels must have shape (n,) = ({X.shape[0]},), got shape {arr.shape}")
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise TypeError(f"labels must be integer class indices 0..C-1, got dtype {arr.dtype}")
+        C = len(self.nets)
+        if arr.min() < 0 or arr.max() >= C:
+            raise ValueError(f"labels must be class indices in 0..{C - 1} (the model has C = {C} classes), got "
+                             f"{np.unique(arr)[:5].tolist()}")
+        return float(np.mean(self.predict(X) == arr))
 
 
 def fit_one_vs_rest(

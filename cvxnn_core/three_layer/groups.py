@@ -26,8 +26,17 @@ from math import comb
 
 import numpy as np
 
-from cvxnn_core._validation import check_groups, check_patterns, check_positive_int, check_seed, check_X
+from cvxnn_core._shapes import MAX_ENTRIES, check_bool_array, check_size
+from cvxnn_core._validation import check_patterns, check_positive_int, check_seed, check_X
 from cvxnn_core.patterns import max_pattern_count, unique_patterns
+from cvxnn_core.three_layer._checks import (
+    MAX_PROGRAM_BLOCKS,
+    check_D1,
+    check_groups,
+    check_net,
+    check_program_blocks,
+    check_structure,
+)
 
 MAX_SIGN_PATTERNS_N = 14  # all_sign_patterns(n) refuses larger n: 2^n - 1 patterns
 
@@ -47,6 +56,9 @@ class Groups:
     block_sign: np.ndarray
     block_group: np.ndarray
 
+    def __post_init__(self) -> None:
+        check_structure(self.D2, self.sigma, self.block_pattern, self.block_sign, self.block_group)
+
     @property
     def n_groups(self) -> int:
         """``G``, the number of groups (sub-networks of the program)."""
@@ -63,8 +75,8 @@ class Groups:
         return np.bincount(self.block_group, minlength=self.n_groups)
 
     def subset(self, keep: np.ndarray) -> Groups:
-        """The groups with ``keep[g]`` true, blocks renumbered."""
-        keep = np.asarray(keep, dtype=bool)
+        """The groups with ``keep[g]`` true (a boolean ``(G,)`` mask), blocks renumbered."""
+        keep = check_bool_array(keep, "keep", (self.n_groups,), labels=("G",))
         new_index = np.cumsum(keep) - 1
         blocks = keep[self.block_group]
         return Groups(
@@ -79,13 +91,21 @@ class Groups:
 def make_groups(D2: np.ndarray, sigma: np.ndarray, slots: list[np.ndarray], n_patterns: int) -> Groups:
     """Groups from level-2 patterns ``D2`` ``(n, G)``, outer signs ``sigma`` ``(G,)`` and, per group, an integer
     array of slots ``(B_g, 2)`` holding ``(pattern index, inner sign)``; ``n_patterns`` is ``P1`` (validation)."""
-    D2 = np.asarray(D2, dtype=bool)
+    D2 = check_bool_array(D2, "D2", (None, None), labels=("n", "G"))
+    n_patterns = check_positive_int(n_patterns, "n_patterns")
     sigma = np.asarray(sigma, dtype=np.float64).reshape(-1)
     if len(slots) != D2.shape[1]:
         raise ValueError(
             f"slots has {len(slots)} entries but D2 has {D2.shape[1]} groups (columns); give one per group"
         )
-    slot_arrays = [np.asarray(s, dtype=np.int64).reshape(-1, 2) for s in slots]
+    slot_arrays = []
+    for g, s in enumerate(slots):
+        s = np.asarray(s)
+        if not np.issubdtype(s.dtype, np.integer) or s.size % 2 or s.size == 0:
+            raise (TypeError if not np.issubdtype(s.dtype, np.integer) else ValueError)(
+                f"slots[{g}] must be a non-empty integer array (B_g, 2) of (pattern index, inner sign) rows, got "
+                f"dtype {s.dtype}, shape {s.shape}")
+        slot_arrays.append(s.astype(np.int64).reshape(-1, 2))
     groups = Groups(
         D2,
         sigma,
@@ -122,22 +142,27 @@ def second_level_rank(X: np.ndarray, D1: np.ndarray) -> int:
     return int(np.linalg.matrix_rank(M))
 
 
-def wide_groups(D1: np.ndarray, D2: np.ndarray) -> Groups:
+def wide_groups(D1: np.ndarray, D2: np.ndarray, *, max_blocks: int = MAX_PROGRAM_BLOCKS) -> Groups:
     """The groups of the width-independent weight-decay program: one group per (level-2 pattern, outer sign), each
-    with every slot (all ``2 P1`` blocks). Exact when ``D2`` holds every realisable level-2 pattern."""
-    D1 = np.asarray(D1, dtype=bool)
+    with every slot (all ``2 P1`` blocks). Exact when ``D2`` holds every realisable level-2 pattern. A program of more
+    than ``max_blocks`` blocks (``4 P1 P2``) is refused before it is built."""
+    D1 = check_D1(D1)
     D2 = check_patterns(D2, D1.shape[0], "D2")
+    check_program_blocks(4 * D1.shape[1] * D2.shape[1], max_blocks, "wide_groups")
     slots = all_slots(D1.shape[1])
     G = 2 * D2.shape[1]
     return make_groups(np.repeat(D2, 2, axis=1), np.tile([1.0, -1.0], D2.shape[1]), [slots] * G, D1.shape[1])
 
 
-def width_groups(D1: np.ndarray, D2: np.ndarray, width: int) -> Groups:
+def width_groups(D1: np.ndarray, D2: np.ndarray, width: int, *, max_blocks: int = MAX_PROGRAM_BLOCKS) -> Groups:
     """The groups of the path-regularised program of first-layer width ``m1 = width``: every multiset of ``width``
-    slots (repetition allowed), every level-2 pattern and both outer signs. ``C(2 P1 + m1 - 1, m1) * 2 P2`` groups."""
-    D1 = np.asarray(D1, dtype=bool)
+    slots (repetition allowed), every level-2 pattern and both outer signs. ``C(2 P1 + m1 - 1, m1) * 2 P2`` groups
+    of ``m1`` blocks; more than ``max_blocks`` blocks are refused before anything is built."""
+    D1 = check_D1(D1)
     D2 = check_patterns(D2, D1.shape[0], "D2")
     width = check_positive_int(width, "width")
+    check_program_blocks(width * comb(2 * D1.shape[1] + width - 1, width) * 2 * D2.shape[1], max_blocks,
+                         "width_groups")
     slots = all_slots(D1.shape[1])
     multisets = [slots[list(c)] for c in combinations_with_replacement(range(len(slots)), width)]
     groups_D2, sig, blocks = [], [], []
@@ -154,24 +179,26 @@ def one_neuron_groups(D1: np.ndarray) -> Groups:
     """One group per level-1 pattern and outer sign with the single slot ``(i, +1)`` and ``D2 = D1_i``: a one-neuron
     sub-network ``((X u)_+ w2)_+ w3 = (X u)_+ (w2)_+ w3`` is a two-layer neuron, so with these groups a three-layer
     program contains the two-layer one."""
-    D1 = np.asarray(D1, dtype=bool)
+    D1 = check_D1(D1)
     P = D1.shape[1]
     slots = [np.array([[i, 1]]) for i in range(P) for _ in (0, 1)]
     return make_groups(np.repeat(D1, 2, axis=1), np.tile([1.0, -1.0], P), slots, P)
 
 
-def sample_groups(X: np.ndarray, D1: np.ndarray, n_groups: int, *, width: int = 8, seed: int = 0) -> Groups:
+def sample_groups(X: np.ndarray, D1: np.ndarray, n_groups: int, *, width: int = 8, seed: int = 0,
+                  max_blocks: int = MAX_PROGRAM_BLOCKS) -> Groups:
     """Sampled groups for data too large to enumerate (a restriction: its optimum is an upper bound, attained).
 
     For each of ``n_groups`` draws, a random two-layer network with 4 Gaussian neurons ``h = (X U)_+ w`` gives the
     level-2 pattern ``1[h >= 0]``; the group's slots are the level-1 patterns of those neurons (when present in
     ``D1``) completed by random patterns to ``width`` patterns, each with both inner signs (``2 width`` blocks), and
-    the group appears with both outer signs.
+    the group appears with both outer signs. More than ``max_blocks`` blocks (``4 n_groups width``) are refused.
     """
     X = check_X(X)
     D1 = check_patterns(D1, X.shape[0], "D1")
     n_groups = check_positive_int(n_groups, "n_groups")
     width = check_positive_int(width, "width")
+    check_program_blocks(4 * n_groups * width, max_blocks, "sample_groups")
     rng = np.random.default_rng(check_seed(seed))
     P = D1.shape[1]
     if width > P:
@@ -198,6 +225,13 @@ def concat_groups(*parts: Groups) -> Groups:
     """The union of several group structures over the same data (groups of ``parts[0]`` first)."""
     if not parts:
         raise ValueError("concat_groups needs at least one Groups")
+    for i, g in enumerate(parts):
+        if not isinstance(g, Groups):
+            raise TypeError(f"concat_groups takes Groups arguments (concat_groups(a, b), not a list); argument {i} is "
+                            f"a {type(g).__name__}")
+        if g.D2.shape[0] != parts[0].D2.shape[0]:
+            raise ValueError(f"concat_groups: argument {i} has level-2 patterns over {g.D2.shape[0]} samples but "
+                             f"argument 0 over {parts[0].D2.shape[0]}; build every part on the same X")
     offsets = np.cumsum([0] + [g.n_groups for g in parts[:-1]])
     return Groups(
         np.concatenate([g.D2 for g in parts], axis=1),
@@ -208,12 +242,16 @@ def concat_groups(*parts: Groups) -> Groups:
     )
 
 
-def sample_second_level(X: np.ndarray, n_samples: int, *, neurons: int = 4, seed: int = 0) -> np.ndarray:
+def sample_second_level(X: np.ndarray, n_samples: int, *, neurons: int = 4, seed: int = 0,
+                        max_entries: int = MAX_ENTRIES) -> np.ndarray:
     """Distinct level-2 patterns ``1[(X U)_+ w >= 0]`` of ``n_samples`` random two-layer networks (Gaussian ``U``
-    ``(d, neurons)`` and ``w``), as a boolean ``(n, P2)`` array (empty pattern dropped)."""
+    ``(d, neurons)`` and ``w``), as a boolean ``(n, P2)`` array (empty pattern dropped). The draws take
+    ``n_samples neurons (d + n)`` entries, refused above ``max_entries``."""
     X = check_X(X)
     n_samples = check_positive_int(n_samples, "n_samples")
     neurons = check_positive_int(neurons, "neurons")
+    check_size(n_samples * neurons * (X.shape[1] + X.shape[0]), check_positive_int(max_entries, "max_entries"),
+               what="random networks, entries", keyword="max_entries", alternative="sample fewer networks")
     rng = np.random.default_rng(check_seed(seed))
     U = rng.standard_normal((n_samples, X.shape[1], neurons))
     w = rng.standard_normal((n_samples, neurons))
@@ -247,6 +285,7 @@ def network_groups(X: np.ndarray, D1: np.ndarray, net) -> tuple[np.ndarray, Grou
 
     X = check_X(X)
     D1 = check_patterns(D1, X.shape[0], "D1")
+    check_net(net, X.shape[1])
     own = [X @ W.T >= 0 for W in net.W1]
     merged = merge_patterns(D1, *[P for P in own if P.size])
     index = {np.packbits(merged[:, i]).tobytes(): i for i in range(merged.shape[1])}

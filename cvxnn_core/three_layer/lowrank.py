@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvxnn_core._validation import check_beta, check_positive_int, check_X_y
-from cvxnn_core.patterns import enumerate_patterns
+from cvxnn_core._validation import check_beta, check_nonnegative_number, check_positive_int, check_X, check_X_y
+from cvxnn_core.patterns import enumerate_patterns, max_pattern_count
+from cvxnn_core.three_layer._checks import MAX_PROGRAM_BLOCKS, check_program_blocks
 from cvxnn_core.three_layer.groups import all_sign_patterns, wide_groups
 from cvxnn_core.three_layer.networks import ParallelThreeLayerNet, objective
 from cvxnn_core.three_layer.program import ThreeLayerResult, recover_network, solve_three_layer
@@ -48,7 +49,7 @@ class LowRankResult:
 def low_rank_approximation(X: np.ndarray, rank: int) -> tuple[np.ndarray, float]:
     """``(X_r, sigma_{r+1})``: the best rank-``r`` approximation of ``X`` (truncated SVD) and the first discarded
     singular value (0 when ``r >= rank X``)."""
-    X, _ = check_X_y(X, np.zeros(np.asarray(X).shape[0]))
+    X = check_X(X)
     r = check_positive_int(rank, "rank")
     U, s, Vt = np.linalg.svd(X, full_matrices=False)
     r = min(r, s.size)
@@ -60,17 +61,26 @@ def approximation_bound(p_star: float, sigma_next: float, beta: float) -> float:
     beta = check_beta(beta)
     if beta == 0:
         raise ValueError("the low-rank guarantee needs beta > 0")
+    p_star = check_nonnegative_number(p_star, "p_star")
+    sigma_next = check_nonnegative_number(sigma_next, "sigma_next")
     return float(p_star * (1 + sigma_next * np.sqrt(p_star / 2) / beta) ** 2)
 
 
-def solve_low_rank(X: np.ndarray, y: np.ndarray, beta: float, rank: int, *, solver: str | None = None) -> LowRankResult:
+def solve_low_rank(X: np.ndarray, y: np.ndarray, beta: float, rank: int, *, solver: str | None = None,
+                   max_blocks: int = MAX_PROGRAM_BLOCKS) -> LowRankResult:
     """Steps 1-4 of the module docstring with the width-independent (``"frobenius"``) program over every level-1
-    pattern of ``X_r`` and every non-empty level-2 pattern."""
+    pattern of ``X_r`` and every non-empty level-2 pattern: ``4 P1 (2^n - 1)`` blocks, refused above ``max_blocks``
+    before the patterns are enumerated (``P1`` bounded by the arrangement count of rank ``r``)."""
     X, y = check_X_y(X, y)
+    beta = check_beta(beta)
+    r = min(check_positive_int(rank, "rank"), min(X.shape))
+    check_program_blocks(4 * max_pattern_count(X.shape[0], r) * (2 ** X.shape[0] - 1), max_blocks,
+                         "solve_low_rank")
     start = time.perf_counter()
     Xr, sigma_next = low_rank_approximation(X, rank)
     D1 = enumerate_patterns(Xr)
-    result = solve_three_layer(Xr, y, beta, D1, wide_groups(D1, all_sign_patterns(X.shape[0])), solver=solver)
+    result = solve_three_layer(Xr, y, beta, D1, wide_groups(D1, all_sign_patterns(X.shape[0]), max_blocks=max_blocks),
+                               solver=solver)
     net = recover_network(result)
     elapsed = time.perf_counter() - start
     return LowRankResult(

@@ -23,7 +23,9 @@ from typing import Literal
 
 import numpy as np
 
-from cvxnn_core._validation import check_beta, check_positive_int, check_three_layer_net, check_X, check_X_y
+from cvxnn_core._shapes import MAX_ENTRIES, check_size
+from cvxnn_core._validation import check_beta, check_positive_int, check_X, check_X_y
+from cvxnn_core.three_layer._checks import check_net, check_weights
 
 Regularizer = Literal["frobenius", "columns", "path"]
 REGULARIZERS = ("frobenius", "columns", "path")
@@ -40,13 +42,7 @@ class ParallelThreeLayerNet:
     w3: np.ndarray
 
     def __post_init__(self) -> None:
-        W1 = [np.atleast_2d(np.asarray(W, dtype=np.float64)) for W in self.W1]
-        w2 = [np.asarray(w, dtype=np.float64).reshape(-1) for w in self.w2]
-        w3 = np.asarray(self.w3, dtype=np.float64).reshape(-1)
-        if not (len(W1) == len(w2) == w3.shape[0]):
-            raise ValueError(
-                f"W1, w2 and w3 must describe the same sub-networks, got {len(W1)}, {len(w2)}, {w3.shape[0]}"
-            )
+        W1, w2, w3 = check_weights(self.W1, self.w2, self.w3)
         object.__setattr__(self, "W1", W1)
         object.__setattr__(self, "w2", w2)
         object.__setattr__(self, "w3", w3)
@@ -69,7 +65,7 @@ class ParallelThreeLayerNet:
     def subnet_outputs(self, X: np.ndarray) -> np.ndarray:
         """Outputs ``((X W1_k^T)_+ w2_k)_+ w3_k`` of every sub-network, ``(n, K)``."""
         X = check_X(X)
-        check_three_layer_net(self, X.shape[1])
+        check_net(self, X.shape[1])
         cols = [
             np.maximum(np.maximum(X @ W.T, 0.0) @ w, 0.0) * c for W, w, c in zip(self.W1, self.w2, self.w3, strict=True)
         ]
@@ -84,6 +80,7 @@ def penalty(net: ParallelThreeLayerNet, regularizer: Regularizer) -> float:
     """The regulariser's value without ``beta``: ``0.5 sum_k (||w2_k||^2 + w3_k^2)`` (``"frobenius"``,
     ``"columns"``) or ``sum_k sqrt(sum_l ||u_kl||^2 w2_kl^2 w3_k^2)`` (``"path"``). The norm constraint of
     ``"frobenius"``/``"columns"`` is checked: a violated one raises ``ValueError``."""
+    check_net(net)
     if regularizer not in REGULARIZERS:
         raise ValueError(f"regularizer must be one of {REGULARIZERS}, got {regularizer!r}")
     if regularizer == "path":
@@ -107,12 +104,14 @@ def penalty(net: ParallelThreeLayerNet, regularizer: Regularizer) -> float:
 def objective(X: np.ndarray, y: np.ndarray, net: ParallelThreeLayerNet, beta: float, regularizer: Regularizer) -> float:
     """``0.5 ||f(X) - y||^2 + beta * penalty(net, regularizer)``."""
     X, y = check_X_y(X, y)
+    check_net(net, X.shape[1])
     return float(0.5 * np.sum((net.predict(X) - y) ** 2) + check_beta(beta) * penalty(net, regularizer))
 
 
 def balance(net: ParallelThreeLayerNet) -> ParallelThreeLayerNet:
     """Rescale ``(w2_k, w3_k) -> (a w2_k, w3_k / a)`` with ``a = sqrt(|w3_k| / ||w2_k||)``: same outputs, and the
     weight decay ``0.5 (||w2||^2 + w3^2)`` drops to its minimum ``||w2|| |w3|`` over these rescalings."""
+    check_net(net)
     w2, w3 = [], []
     for w, c in zip(net.w2, net.w3, strict=True):
         nw = np.linalg.norm(w)
@@ -122,14 +121,20 @@ def balance(net: ParallelThreeLayerNet) -> ParallelThreeLayerNet:
     return ParallelThreeLayerNet(net.W1, w2, np.array(w3))
 
 
-def duplicate_neurons(net: ParallelThreeLayerNet, copies: int) -> ParallelThreeLayerNet:
+def duplicate_neurons(net: ParallelThreeLayerNet, copies: int, *,
+                      max_entries: int = MAX_ENTRIES) -> ParallelThreeLayerNet:
     """Every first-layer neuron copied ``copies`` times with ``w2 / copies`` on each copy, then :func:`balance`.
 
     The outputs are unchanged. Under ``"columns"`` (unit neurons) and ``"path"`` the penalty falls by ``copies^(-1/2)``
     (``sqrt(sum_l ||q_l||^2)`` over ``M`` copies of ``q / M``). Under ``"frobenius"`` the copies raise
     ``||W1_k||_F`` by ``sqrt(copies)``; :func:`rescale_frobenius` makes the copied network feasible again, with the
-    original objective (the group l1 ``sum_l ||q_l||`` is invariant under splitting a neuron)."""
+    original objective (the group l1 ``sum_l ||q_l||`` is invariant under splitting a neuron). The copies hold
+    ``copies * width * (d + 1)`` entries, refused above ``max_entries``."""
+    check_net(net)
     M = check_positive_int(copies, "copies")
+    d = net.W1[0].shape[1] if net.W1 else 0
+    check_size(M * net.width * (d + 1), check_positive_int(max_entries, "max_entries"), what="copied weights, entries",
+               keyword="max_entries", alternative="use fewer copies")
     W1, w2 = [], []
     for W, w in zip(net.W1, net.w2, strict=True):
         W1.append(np.repeat(W, M, axis=0))
@@ -140,6 +145,7 @@ def duplicate_neurons(net: ParallelThreeLayerNet, copies: int) -> ParallelThreeL
 def rescale_frobenius(net: ParallelThreeLayerNet) -> ParallelThreeLayerNet:
     """Move each ``||W1_k||_F`` into ``w2_k`` (``W1_k / ||W1_k||_F``, ``w2_k ||W1_k||_F``), then :func:`balance`: the
     same function, feasible for ``"frobenius"``."""
+    check_net(net)
     W1, w2 = [], []
     for W, w in zip(net.W1, net.w2, strict=True):
         s = np.linalg.norm(W)
@@ -151,6 +157,7 @@ def rescale_frobenius(net: ParallelThreeLayerNet) -> ParallelThreeLayerNet:
 def rescale_columns(net: ParallelThreeLayerNet) -> ParallelThreeLayerNet:
     """Move every neuron's norm into ``w2`` (``u / ||u||``, ``w2_l ||u_l||``), then :func:`balance`: the same function,
     feasible for ``"columns"`` (unit-norm neurons)."""
+    check_net(net)
     W1, w2 = [], []
     for W, w in zip(net.W1, net.w2, strict=True):
         s = np.linalg.norm(W, axis=1)

@@ -35,11 +35,11 @@ from cvxnn_core._cvx import CNN_SOLVER_OPTIONS, check_solver, run_problem
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
-    check_groups,
     check_patterns,
     check_positive_number,
     check_X_y,
 )
+from cvxnn_core.three_layer._checks import check_groups
 from cvxnn_core.three_layer.groups import Groups
 from cvxnn_core.three_layer.networks import ParallelThreeLayerNet
 
@@ -74,6 +74,7 @@ class ThreeLayerResult:
 
     def active_groups(self, rtol: float = 1e-6) -> int:
         """Groups whose norm exceeds ``rtol`` times the largest."""
+        rtol = check_positive_number(rtol, "rtol")
         gn = self.group_norms
         return int(np.sum(gn > rtol * gn.max())) if gn.size and gn.max() > 0 else 0
 
@@ -188,6 +189,12 @@ def solve_three_layer(
     return ThreeLayerResult(qb, groups, beta, regularizer, obj, fit, status, elapsed, solver, violation)
 
 
+def _check_result(result: object) -> None:
+    if not isinstance(result, ThreeLayerResult):
+        raise TypeError(f"result must be a three_layer.ThreeLayerResult (from solve_three_layer), got "
+                        f"{type(result).__name__}; for a two-layer solution use recovery.relu_network")
+
+
 def _zero(X, y, groups, beta, regularizer, status, elapsed, solver) -> ThreeLayerResult:
     return ThreeLayerResult(np.zeros((groups.n_blocks, X.shape[1])), groups, beta, regularizer, 0.5 * float(y @ y),
                             np.zeros(X.shape[0]), status, elapsed, solver, 0.0)
@@ -201,6 +208,7 @@ def recover_network(result: ThreeLayerResult, *, rtol: float = RECOVERY_RTOL) ->
     ``"path"`` (``R_g = ||Q_g||_F``): ``u_t = q_t / ||q_t||``, ``w2_t = s_t ||q_t|| / sqrt(R_g)``,
     ``w3 = sigma_g sqrt(R_g)``: unit neurons and path norm ``R_g``.
     Blocks with ``||q_t|| <= rtol * max ||q||`` are left out."""
+    _check_result(result)
     rtol = check_positive_number(rtol, "rtol")
     q, groups = result.q, result.groups
     norms = np.linalg.norm(q, axis=1)
@@ -237,7 +245,16 @@ def resolve_active(
     largest). Interior-point solvers stop near the middle of the optimal face, spreading mass over equivalent
     groups; the restricted program's value is ``>=`` the original one and equal (to solver accuracy) when the
     sparse point is optimal too. The result has far fewer sub-networks."""
+    _check_result(result)
     rtol = check_positive_number(rtol, "rtol")
+    if rtol >= 1:
+        raise ValueError(f"rtol must be in (0, 1) (< 1 keeps at least the largest block), got {rtol}")
+    X, y = check_X_y(X, y)
+    if X.shape != (result.fit.shape[0], result.q.shape[1]):
+        raise ValueError(f"X has shape {X.shape} but the result was solved on data with {result.fit.shape[0]} rows and "
+                         f"{result.q.shape[1]} columns; pass the X, y and D1 of the solve")
+    if not result.q.any():  # the zero network: nothing to re-solve
+        return result
     groups = result.groups
     if result.regularizer == "path":
         gn = result.group_norms

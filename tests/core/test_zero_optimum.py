@@ -45,7 +45,8 @@ def test_three_layer_zero_optimum_is_the_exact_zero_network(three_layer_data, re
     top = tl.beta_max(X, y, D1, groups, regularizer=regularizer)
     at = tl.solve_three_layer(X, y, top, D1, groups, regularizer=regularizer)
     assert at.solver == ZERO_SOLVER and not np.any(at.q) and at.objective == 0.5 * float(y @ y)
-    assert tl.recover_network(at).n_subnets == 0
+    assert tl.recover_network(at).n_subnets == 0 and at.active_groups() == 0
+    assert tl.resolve_active(X, y, D1, at) is at  # nothing to re-solve
     # below the cone-free threshold zero may still be optimal (the cones cut the dual): the solver's noise is dropped
     near = tl.solve_three_layer(X, y, 0.98 * top, D1, groups, regularizer=regularizer)
     assert not np.any(near.q) and near.objective == 0.5 * float(y @ y) and "no point better" in near.solver
