@@ -234,8 +234,9 @@ def check_layers(weights: object, name: str = "weights") -> list[np.ndarray]:
     out = []
     for i, W in enumerate(weights):
         W = np.asarray(W, dtype=np.float64)
-        if W.ndim != 2:
-            raise ValueError(f"{name}[{i}] must be a 2-D array, got shape {W.shape}")
+        if W.ndim != 2 or 0 in W.shape:
+            raise ValueError(f"{name}[{i}] must be a 2-D array with at least one row and one column, got shape "
+                             f"{W.shape}")
         if not np.all(np.isfinite(W)):
             raise ValueError(f"{name}[{i}] contains NaN or inf")
         if i > 0 and out[-1].shape[1] != W.shape[0]:
@@ -385,11 +386,16 @@ def check_bn_weights(W1, gamma, alpha, w2) -> tuple[np.ndarray, ...]:
 
 def check_channels(X: np.ndarray, U: np.ndarray, W2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Circular-CNN filters ``U`` and output weights ``W2``, both ``(m, d)`` for ``X`` ``(n, d)``."""
+    _refuse_complex(U, "U")
+    _refuse_complex(W2, "W2")
     U = np.atleast_2d(np.asarray(U, dtype=np.float64))
     W2 = np.atleast_2d(np.asarray(W2, dtype=np.float64))
     d = X.shape[1]
-    if U.shape[1] != d or W2.shape != U.shape:
-        raise ValueError(f"U and W2 must both have shape (m, d) with d = {d}, got {U.shape} and {W2.shape}")
+    if U.ndim != 2 or U.shape[1] != d or W2.shape != U.shape or U.shape[0] == 0:
+        raise ValueError(f"U and W2 must both have shape (m, d) with m >= 1 and d = {d}, got {U.shape} and "
+                         f"{W2.shape}")
+    if not (np.all(np.isfinite(U)) and np.all(np.isfinite(W2))):
+        raise ValueError("U and W2 contain NaN or inf; pass finite filters and output weights")
     return U, W2
 
 

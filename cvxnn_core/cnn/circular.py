@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cvxnn_core._cvx import check_solver
+from cvxnn_core._shapes import MAX_ENTRIES, check_array, check_size
 from cvxnn_core._validation import (
     check_beta,
     check_channels,
     check_labels_pm1,
     check_loss,
+    check_positive_int,
     check_X,
     check_y,
 )
@@ -30,6 +32,8 @@ CIRCULANT_ATOL = 1e-9  # relative tolerance on ||X^T X - circulant|| accepted by
 
 def circular_convolve(u: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Circular convolution ``(u * x)_a = sum_b u_{(a-b) mod d} x_b`` of ``u`` ``(d,)`` with each row of ``X``."""
+    X = check_X(X)
+    u = check_array(u, "u", (X.shape[1],), labels=("d",))
     return np.real(np.fft.ifft(np.fft.fft(u)[None, :] * np.fft.fft(X, axis=1), axis=1))
 
 
@@ -54,8 +58,8 @@ def circular_cnn_objective(
 
 def circular_linear_model(U: np.ndarray, W2: np.ndarray) -> np.ndarray:
     """The vector ``g`` with ``f(x) = g^T x``: ``g_b = sum_j sum_a w_{j,a} u_{j,(a-b) mod d}``, shape ``(d,)``."""
-    U = np.atleast_2d(np.asarray(U, dtype=np.float64))
-    W2 = np.atleast_2d(np.asarray(W2, dtype=np.float64))
+    U = check_array(np.atleast_2d(U) if np.ndim(U) == 1 else U, "U", (None, None), labels=("m", "d"))
+    W2 = check_array(np.atleast_2d(W2) if np.ndim(W2) == 1 else W2, "W2", (None, None), labels=("m", "d"))
     if W2.shape != U.shape:
         raise ValueError(f"U and W2 must have the same shape (m, d), got {U.shape} and {W2.shape}")
     # g = sum_j C(u_j)^T w_j, and C(u)^T w is the circular cross-correlation of w with u.
@@ -66,9 +70,7 @@ def dft_l1_objective(X: np.ndarray, y: np.ndarray, g: np.ndarray, beta: float, l
     """``l(X g) + (beta / d) * ||F g||_1``, the DFT-domain program of the linear circular CNN."""
     X = check_X(X)
     y = check_y(y, X.shape[0])
-    g = np.asarray(g, dtype=np.float64).reshape(-1)
-    if g.shape[0] != X.shape[1]:
-        raise ValueError(f"g must have d = {X.shape[1]} entries, got {g.shape[0]}")
+    g = check_array(np.ravel(g), "g", (X.shape[1],), labels=("d",))
     d = X.shape[1]
     return loss_value(X @ g, y, check_loss(loss)) + check_beta(beta) / d * float(np.sum(np.abs(np.fft.fft(g))))
 
@@ -120,28 +122,34 @@ def solve_circular_dft(
     return CircularResult(gh, dft_l1_objective(X, y, gh, beta, loss), "dft_l1", elapsed, status, solver)
 
 
-def circular_shift_operator(X: np.ndarray) -> np.ndarray:
+def circular_shift_operator(X: np.ndarray, *, max_entries: int = MAX_ENTRIES) -> np.ndarray:
     """``T(x)`` for every row: ``T[j, c, a] = x_{j, (a - c) mod d}``, so that ``f(x_j) = <M, T(x_j)>`` for
-    ``M = sum_i u_i w_i^T``. Shape ``(n, d, d)``."""
+    ``M = sum_i u_i w_i^T``. Shape ``(n, d, d)``; more than ``max_entries`` entries are refused."""
     X = check_X(X)
     d = X.shape[1]
+    check_size(X.shape[0] * d * d, check_positive_int(max_entries, "max_entries"),
+               what=f"a shift operator T ({X.shape[0]}, {d}, {d}), entries", keyword="max_entries",
+               alternative="use solve_circular_dft (no T) or fewer samples")
     idx = (np.arange(d)[None, :] - np.arange(d)[:, None]) % d  # idx[c, a] = (a - c) mod d
     return X[:, idx]
 
 
 def solve_circular_nuclear(
-    X: np.ndarray, y: np.ndarray, beta: float, *, loss: Loss = "squared", solver: str | None = None
+    X: np.ndarray, y: np.ndarray, beta: float, *, loss: Loss = "squared", solver: str | None = None, max_d: int = 40
 ) -> CircularResult:
     """Solve the CNN's own convex (SDP) program ``min_M l(<M, T(x_j)>) + beta ||M||_*`` with cvxpy.
 
     ``M = sum_j u_j w_j^T`` (``(d, d)``) and ``min ½ sum_j (||u_j||^2 + ||w_j||^2) = ||M||_*`` over the
-    factorisations of ``M``; the result carries ``g`` with ``f(x) = g^T x`` and its DFT-domain objective.
+    factorisations of ``M``; the result carries ``g`` with ``f(x) = g^T x`` and its DFT-domain objective. The SDP
+    grows as ``d^2`` variables and ``d^4`` operator entries: ``d > max_d`` is refused (d = 48 takes 25 s, 64: 85 s).
     """
     import cvxpy as cp
 
     X, y, beta, loss = _prepare_circular(X, y, beta, loss)
     solver = check_solver(solver)
     n, d = X.shape
+    check_size(d, check_positive_int(max_d, "max_d"), what="a nuclear-norm SDP with a (d, d) matrix variable, d",
+               keyword="max_d", alternative="solve_circular_dft gives the same g as an SOCP")
     T = circular_shift_operator(X).reshape(n, d * d)
     M = cp.Variable((d, d))
     f = T @ cp.vec(M, order="C")
@@ -200,9 +208,12 @@ def circular_cnn_from_dft(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A one-channel circular CNN ``(U, W2)`` (each ``(1, d)``) with ``f(x) = g^T x`` and weight decay
     ``½(||u||^2 + ||w||^2) = ||F g||_1 / d``: in the unitary DFT, ``w_f = sqrt(|z_f|)``, ``u_f = z_f / sqrt(|z_f|)``
     with ``z = conj(g_f) / sqrt(d)``."""
-    g = np.asarray(g, dtype=np.float64).reshape(-1)
+    try:
+        g = np.asarray(g, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError("g must be a finite vector of shape (d,)") from exc
     if g.ndim != 1 or g.size == 0 or not np.all(np.isfinite(g)):
-        raise ValueError("g must be a finite vector of shape (d,)")
+        raise ValueError(f"g must be a finite vector of shape (d,), got shape {g.shape}")
     d = g.shape[0]
     z = np.conj(np.fft.fft(g, norm="ortho")) / np.sqrt(d)
     mag = np.abs(z)

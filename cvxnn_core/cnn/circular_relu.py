@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cvxnn_core._cvx import SOLVER_OPTIONS, check_solver, run_problem
+from cvxnn_core._shapes import MAX_ENTRIES, check_array, check_seeds, check_size
 from cvxnn_core._training import TrainResult, descend_batched, limit_threads, seeded_draws
 from cvxnn_core._validation import (
     check_beta,
     check_patterns,
     check_positive_int,
     check_positive_number,
-    check_seed,
     check_X_y,
 )
 from cvxnn_core.cnn.circular import circular_convolve
@@ -46,7 +46,9 @@ UNIT_ATOL = 1e-6  # slack accepted on ||u_j|| <= 1
 
 def dft_l1(v: np.ndarray) -> np.ndarray:
     """``N(v) = ||F v||_1 / sqrt(d)`` (unitary DFT) of every row of ``v`` ``(P, d)``, or of one ``(d,)`` vector."""
-    v = np.asarray(v, dtype=np.float64)
+    if np.ndim(v) not in (1, 2):
+        raise ValueError(f"v must have shape (d,) or (P, d), got shape {np.shape(v)}")
+    v = check_array(v, "v", (None,) * np.ndim(v), labels=("d",) if np.ndim(v) == 1 else ("P", "d"))
     return np.sum(np.abs(np.fft.fft(v, axis=-1, norm="ortho")), axis=-1) / np.sqrt(v.shape[-1])
 
 
@@ -60,10 +62,15 @@ class CircularReLUNet:
     w3: np.ndarray
 
     def __post_init__(self) -> None:
-        U, W2 = np.atleast_2d(np.asarray(self.U, float)), np.atleast_2d(np.asarray(self.W2, float))
-        w3 = np.asarray(self.w3, float).reshape(-1)
-        if U.shape != W2.shape or w3.shape != (U.shape[0],):
+        try:
+            U, W2 = np.atleast_2d(np.asarray(self.U, float)), np.atleast_2d(np.asarray(self.W2, float))
+            w3 = np.asarray(self.w3, float).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("U, W2 (m, d) and w3 (m,) must be numeric arrays") from exc
+        if U.ndim != 2 or U.shape != W2.shape or w3.shape != (U.shape[0],):
             raise ValueError(f"U and W2 must be (m, d) and w3 (m,), got {U.shape}, {W2.shape}, {w3.shape}")
+        if not (np.all(np.isfinite(U)) and np.all(np.isfinite(W2)) and np.all(np.isfinite(w3))):
+            raise ValueError("U, W2 and w3 contain NaN or inf; pass finite weights")
         object.__setattr__(self, "U", U)
         object.__setattr__(self, "W2", W2)
         object.__setattr__(self, "w3", w3)
@@ -87,6 +94,8 @@ class CircularReLUNet:
 
 def circular_relu_objective(X: np.ndarray, y: np.ndarray, net: CircularReLUNet, beta: float) -> float:
     """``0.5 ||f(X) - y||^2 + (beta/2)(||W2||_F^2 + ||w3||^2)``; raises when a filter has ``||u_j|| > 1``."""
+    if not isinstance(net, CircularReLUNet):
+        raise TypeError(f"net must be a cnn.CircularReLUNet, got {type(net).__name__}")
     X, y = check_X_y(X, y)
     norms = np.linalg.norm(net.U, axis=1)
     if np.any(norms > 1 + UNIT_ATOL):
@@ -111,6 +120,7 @@ class CircularReLUResult:
 
     def active_spectra(self, rtol: float = 1e-6) -> np.ndarray:
         """``|F b|`` (unitary DFT) of the blocks with ``N(b)`` above ``rtol`` times the largest, ``(k, d)``."""
+        rtol = check_positive_number(rtol, "rtol")
         B = np.concatenate([self.V, self.W])
         norms = dft_l1(B)
         return np.abs(np.fft.fft(B[norms > rtol * norms.max()], axis=1, norm="ortho"))
@@ -188,6 +198,9 @@ def circular_relu_network(result: CircularReLUResult, *, rtol: float = 1e-10) ->
     """The CNN of a program solution: one channel per block ``b`` with ``N(b) > rtol * max N``: unit filter ``u``,
     ``w2`` with ``C(u)^T w2 = b / sqrt(N(b))`` and ``w3 = +-sqrt(N(b))`` (``+`` for ``V``, ``-`` for ``W``); its weight
     decay is ``beta N(b)``, so the CNN attains the program's objective."""
+    if not isinstance(result, CircularReLUResult):
+        raise TypeError(f"result must be a cnn.CircularReLUResult (from solve_circular_relu), got "
+                        f"{type(result).__name__}")
     rtol = check_positive_number(rtol, "rtol")
     blocks = np.concatenate([result.V, result.W])
     signs = np.r_[np.ones(len(result.V)), -np.ones(len(result.W))]
@@ -213,9 +226,11 @@ def train_circular_relu(
     lr_end: float = 1e-4,
     epochs: int = 5000,
     threads: int | None = 1,
+    max_entries: int = MAX_ENTRIES,
 ) -> list[TrainResult]:
     """Adam on the circular CNN (filters ``u = v / ||v||``), all ``seeds`` batched, step decaying from ``lr`` to
-    ``lr_end``; one :class:`TrainResult` per seed with the exact objective after every epoch."""
+    ``lr_end``; one :class:`TrainResult` per seed with the exact objective after every epoch. The batched
+    convolution tensor has ``S m d^2`` entries (``S`` seeds), refused above ``max_entries``."""
     import torch
 
     X, y = check_X_y(X, y)
@@ -223,8 +238,13 @@ def train_circular_relu(
     m = check_positive_int(width, "width")
     epochs = check_positive_int(epochs, "epochs")
     lr, lr_end = check_positive_number(lr, "lr"), check_positive_number(lr_end, "lr_end")
-    seeds = [check_seed(s, "seeds[i]") for s in seeds]
+    if lr_end > lr:
+        raise ValueError(f"lr_end must be <= lr (the step decays from lr to lr_end), got lr={lr}, lr_end={lr_end}")
+    seeds = check_seeds(seeds)
     n, d = X.shape
+    check_size(len(seeds) * m * d * d, check_positive_int(max_entries, "max_entries"),
+               what="batched convolution tensors, entries", keyword="max_entries",
+               alternative="train fewer seeds or channels at once")
     idx = torch.as_tensor((np.arange(d)[:, None] - np.arange(d)[None, :]) % d)
     with limit_threads(threads):
         Xt, yt = torch.as_tensor(X), torch.as_tensor(y)

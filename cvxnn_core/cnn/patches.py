@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from cvxnn_core._validation import (
+    _refuse_complex,
     check_choice,
     check_int_pair,
     check_nonnegative_int,
     check_positive_int,
 )
-from cvxnn_core.patterns import enumerate_patterns, sample_patterns
+from cvxnn_core.patterns import MAX_ENUMERATED_PATTERNS, enumerate_patterns, sample_patterns
 
 POOLINGS = ("average", "sum")
 
@@ -34,6 +35,7 @@ def extract_patches(
     Patch positions are in row-major order; each patch is flattened row-major, so
     ``patches[j, k].reshape(ph, pw)`` is the image window.
     """
+    _refuse_complex(images, "images")
     try:
         arr = np.asarray(images, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -63,6 +65,7 @@ def extract_patches(
 
 def check_patches(patches: object, name: str = "patches") -> np.ndarray:
     """Return ``patches`` as a finite float64 array of shape ``(n, K, h)``."""
+    _refuse_complex(patches, name)
     try:
         arr = np.asarray(patches, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -91,12 +94,13 @@ def sample_patch_patterns(patches: np.ndarray, n_patterns: int, *, seed: int = 0
     return sample_patterns(stack_patches(patches), n_patterns, seed=seed)
 
 
-def enumerate_patch_patterns(patches: np.ndarray) -> np.ndarray:
+def enumerate_patch_patterns(patches: np.ndarray, *, max_patterns: int = MAX_ENUMERATED_PATTERNS) -> np.ndarray:
     """The complete arrangement of the ``n K`` patch rows: every pattern a filter can produce, ``(n K, P)``.
 
-    Practical for small filters (``h <= 3``) or few patches; refused with a ``ValueError`` when too large.
+    Practical for small filters (``h <= 3``) or few patches; refused with a ``ValueError`` (naming ``max_patterns``,
+    which raises the limit) when the arrangement bound is larger.
     """
-    return enumerate_patterns(stack_patches(patches))
+    return enumerate_patterns(stack_patches(patches), max_patterns=max_patterns)
 
 
 def _scale(pooling: str, K: int) -> float:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cvxnn_core._cvx import CNN_SOLVER_OPTIONS, check_solver, clean_blocks, project_blocks, solve_linked
+from cvxnn_core._shapes import check_array
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
@@ -26,7 +27,7 @@ from cvxnn_core.cnn.patches import (
     enumerate_patch_patterns,
     extract_patches,
 )
-from cvxnn_core.losses import Loss, loss_value
+from cvxnn_core.losses import Loss, loss_value, negative_gradient
 
 Pooling = Literal["average", "sum"]
 
@@ -66,6 +67,11 @@ class ConvexCNNResult:
 
     def predict(self, patches: np.ndarray) -> np.ndarray:
         """``s * sum_i sum_k D_i^k X_k (v_i - w_i)`` on the training patches the patterns were built from."""
+        P = check_patches(patches)
+        if P.shape[0] * P.shape[1] != self.patterns.shape[0] or P.shape[2] != self.V.shape[1]:
+            raise ValueError(f"patches give n K = {P.shape[0] * P.shape[1]} patch rows of h = {P.shape[2]} but the "
+                             f"result's patterns have {self.patterns.shape[0]} rows of h = {self.V.shape[1]}; predict "
+                             "works on the training patches only: use cnn_network(result).predict for new data")
         return convex_cnn_predictions(patches, self.patterns, self.V - self.W, self.pooling)
 
 
@@ -73,6 +79,9 @@ def convex_cnn_predictions(patches: np.ndarray, patterns: np.ndarray, U: np.ndar
     """``s * sum_k sum_i D_i^k X_k u_i`` for ``U`` of shape ``(P, h)``; shape ``(n,)``."""
     P = check_patches(patches)
     n, K, h = P.shape
+    check_choice(pooling, "pooling", POOLINGS)
+    patterns = check_patterns(patterns, n * K)
+    U = check_array(U, "U", (patterns.shape[1], h), labels=("P", "h"))
     Z = P.reshape(n * K, h)
     rows = np.sum(patterns * (Z @ U.T), axis=1)
     return _scale(pooling, K) * rows.reshape(n, K).sum(axis=1)
@@ -89,7 +98,11 @@ def convex_cnn_objective(
     pooling: Pooling = "average",
 ) -> float:
     """``l(s sum_i sum_k D_i^k X_k (v_i - w_i)) + beta sum_i (||v_i|| + ||w_i||)`` (cones not checked)."""
-    f = convex_cnn_predictions(patches, patterns, V - W, pooling)
+    P, y, beta, patterns, loss = _prepare_cnn(patches, y, beta, patterns, loss, pooling)
+    shape = (patterns.shape[1], P.shape[2])
+    V = check_array(V, "V", shape, labels=("P", "h"))
+    W = check_array(W, "W", shape, labels=("P", "h"))
+    f = convex_cnn_predictions(P, patterns, V - W, pooling)
     return loss_value(f, y, loss) + beta * float(np.sum(np.linalg.norm(V, axis=1)) + np.sum(np.linalg.norm(W, axis=1)))
 
 
@@ -158,6 +171,11 @@ def solve_cnn_relu(
     n, K, h = P.shape
     Z = P.reshape(n * K, h)
     n_pat = patterns.shape[1]
+    lam = negative_gradient(np.zeros_like(y), y, loss)  # the dual point at f = 0
+    G = Z.T @ (patterns * (np.repeat(lam, K) * _scale(pooling, K))[:, None])  # (h, P): column i is X^T D_i lam
+    if float(np.max(np.linalg.norm(G, axis=0), initial=0.0)) <= beta:  # zero is optimal (the two-layer rule)
+        return _zero_cnn(P, y, beta, patterns, loss, pooling, solver="none: beta >= beta_max, the zero network is "
+                         "optimal", status="optimal", elapsed=0.0, dual=lam)
     Dm = patterns.astype(float)
     pool = sp.kron(sp.eye(n, format="csr"), np.full((1, K), _scale(pooling, K)), format="csr")
     V = cp.Variable((h, n_pat))
@@ -176,6 +194,9 @@ def solve_cnn_relu(
         lambda A, B: convex_cnn_objective(P, y, patterns, A, B, beta, loss, pooling),
         lambda B: project_blocks(Zc, Dc, B),
     )
+    if loss_value(np.zeros_like(y), y, loss) <= objective:  # no better than zero: the exact zero network
+        return _zero_cnn(P, y, beta, patterns, loss, pooling, solver=f"{solver}: no point better than the zero network",
+                         status=status, elapsed=elapsed, dual=dual)
     return ConvexCNNResult(
         objective=objective,
         V=Vh,
@@ -192,6 +213,13 @@ def solve_cnn_relu(
     )
 
 
+def _zero_cnn(P, y, beta, patterns, loss, pooling, *, solver, status, elapsed, dual) -> ConvexCNNResult:
+    zero = np.zeros((patterns.shape[1], P.shape[2]))
+    return ConvexCNNResult(objective=loss_value(np.zeros_like(y), y, loss), V=zero, W=zero, patterns=patterns,
+                           n_patches=P.shape[1], pooling=pooling, status=status, solver=solver, solve_time=elapsed,
+                           beta=beta, loss=loss, dual=dual)
+
+
 @dataclass(frozen=True)
 class TwoLayerCNN:
     """``f(x) = sum_j w2_j * s * sum_k (x_k^T u_j)_+`` with ``filters`` ``(m, h)`` (rows ``u_j``), ``w2`` ``(m,)``."""
@@ -201,8 +229,16 @@ class TwoLayerCNN:
     pooling: str = "average"
 
     def __post_init__(self) -> None:
-        U = np.atleast_2d(np.asarray(self.filters, dtype=np.float64))
-        w2 = np.asarray(self.w2, dtype=np.float64).reshape(-1)
+        try:
+            U = np.atleast_2d(np.asarray(self.filters, dtype=np.float64))
+            w2 = np.asarray(self.w2, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("filters (m, h) and w2 (m,) must be numeric arrays") from exc
+        if U.ndim != 2:
+            raise ValueError(f"filters must have shape (m, h) (one row per filter), got shape {U.shape}")
+        for value, label in ((U, "filters"), (w2, "w2")):
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"{label} contains NaN or inf")
         if U.shape[0] != w2.shape[0]:
             raise ValueError(f"filters has {U.shape[0]} rows (filters) but w2 has {w2.shape[0]} entries")
         check_choice(self.pooling, "pooling", POOLINGS)
@@ -240,6 +276,7 @@ class TwoLayerCNN:
 def strongest_filters(net: TwoLayerCNN, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``k`` filters with the largest strength ``||u_j|| |w2_j|``: unit-norm filters ``(k', h)``, their strengths
     and the signs of their output weights (``k' = min(k, m)``), strongest first."""
+    _check_cnn(net)
     k = check_positive_int(k, "k")
     strength = net.filter_strengths()
     order = np.argsort(-strength, kind="stable")[:k]
@@ -256,7 +293,15 @@ def filter_alignment(net: TwoLayerCNN, planted: np.ndarray, k: int) -> pd.DataFr
     ``(q, ...)`` (flattened to the filter size ``h``), and the unit filter's entries ``u0 .. u{h-1}``.
     """
     unit, strength, sign = strongest_filters(net, k)
-    flat = np.asarray(planted, dtype=np.float64).reshape(len(planted), -1)
+    flat = np.asarray(planted, dtype=np.float64)
+    if flat.ndim == 0 or flat.shape[0] == 0:
+        raise ValueError("planted must hold at least one filter, shape (q, ...)")
+    flat = flat.reshape(flat.shape[0], -1)
+    if not np.all(np.isfinite(flat)):
+        raise ValueError("planted contains NaN or inf")
+    if not np.all(np.any(flat != 0, axis=1)):
+        raise ValueError(f"planted filter {int(np.argmin(np.any(flat != 0, axis=1)))} is zero; every planted filter "
+                         "needs a direction")
     if flat.shape[1] != unit.shape[1]:
         raise ValueError(f"planted filters have {flat.shape[1]} entries but the network's filters {unit.shape[1]}")
     cos = unit @ (flat / np.linalg.norm(flat, axis=1, keepdims=True)).T
@@ -265,19 +310,24 @@ def filter_alignment(net: TwoLayerCNN, planted: np.ndarray, k: int) -> pd.DataFr
                          for i, (c, sg) in enumerate(zip(strength, sign, strict=True))])
 
 
-def complete_program_cost(signals: np.ndarray, y: np.ndarray, beta: float, filter_size: int) -> dict[str, float]:
+def complete_program_cost(signals: np.ndarray, y: np.ndarray, beta: float, filter_size: int, *,
+                          max_patterns: int = 5000) -> dict[str, float]:
     """Enumerate the complete patch arrangement of 1-D ``signals`` ``(n, L)`` and solve the CNN program over it.
 
     Returns ``n``, ``K``, ``h``, ``rows`` (``n K``), ``patterns`` (``P``), ``bound`` (the chamber bound
     ``2 sum_{k<h} C(nK - 1, k)``), ``enumerate_time`` and ``solve_time`` (s, cvxpy compilation + Clarabel) and
-    ``objective``: the cost of exact training as a function of ``n`` and the filter size ``h``.
+    ``objective``: the cost of exact training as a function of ``n`` and the filter size ``h``. An arrangement of
+    more than ``max_patterns`` patterns is refused before it is enumerated.
     """
     from cvxnn_core.patterns import max_pattern_count
 
+    if np.ndim(signals) != 2:
+        raise ValueError(f"signals must have shape (n, L) (1-D signals), got shape {np.shape(signals)}")
+    filter_size = check_positive_int(filter_size, "filter_size")
     patches = extract_patches(signals, filter_size)
     n, K, h = patches.shape
     start = time.perf_counter()
-    D = enumerate_patch_patterns(patches)
+    D = enumerate_patch_patterns(patches, max_patterns=max_patterns)
     enumerate_time = time.perf_counter() - start
     result = solve_cnn_relu(patches, y, beta, D)
     return {
@@ -295,6 +345,8 @@ def complete_program_cost(signals: np.ndarray, y: np.ndarray, beta: float, filte
 
 def cnn_network(result: ConvexCNNResult) -> TwoLayerCNN:
     """The CNN of a convex solution: one filter per non-zero block, ``u = v/sqrt(||v||)``, ``w2 = +-sqrt(||v||)``."""
+    if not isinstance(result, ConvexCNNResult):
+        raise TypeError(f"result must be a cnn.ConvexCNNResult (from solve_cnn_relu), got {type(result).__name__}")
     blocks = np.concatenate([result.V, result.W])
     signs = np.concatenate([np.ones(len(result.V)), -np.ones(len(result.W))])
     norms = np.linalg.norm(blocks, axis=1)
@@ -305,8 +357,14 @@ def cnn_network(result: ConvexCNNResult) -> TwoLayerCNN:
 
 def cnn_objective(patches: np.ndarray, y: np.ndarray, net: TwoLayerCNN, beta: float, loss: Loss = "squared") -> float:
     """``l(f(X), y) + (beta/2)(||filters||_F^2 + ||w2||^2)``: the CNN's weight-decay training objective."""
+    _check_cnn(net)
     P = check_patches(patches)
     y = check_y(y, P.shape[0])
     return loss_value(net.predict(P), y, check_loss(loss)) + check_beta(beta) * net.weight_decay()
+
+
+def _check_cnn(net: object) -> None:
+    if not isinstance(net, TwoLayerCNN):
+        raise TypeError(f"net must be a cnn.TwoLayerCNN, got {type(net).__name__}")
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
 
+from cvxnn_core._shapes import MAX_ENTRIES, check_seeds, check_size
 from cvxnn_core._training import TrainResult, limit_threads, show_progress
 from cvxnn_core._validation import (
     check_beta,
@@ -16,7 +18,6 @@ from cvxnn_core._validation import (
     check_optimizer,
     check_positive_int,
     check_positive_number,
-    check_seed,
     check_y,
 )
 from cvxnn_core.cnn.patches import POOLINGS, _scale, check_patches
@@ -129,6 +130,7 @@ def train_cnn(
     init_scale: float = 1.0,
     momentum: float = 0.0,
     threads: int | None = 1,
+    max_entries: int = MAX_ENTRIES,
     progress: bool | None = None,
 ) -> TrainResult:
     """Train the two-layer CNN of ``width`` filters on its weight-decay objective (float64, CPU).
@@ -152,6 +154,7 @@ def train_cnn(
         init_scale=init_scale,
         momentum=momentum,
         threads=threads,
+        max_entries=max_entries,
         progress=progress,
     )[0]
 
@@ -172,6 +175,7 @@ def train_cnn_sweep(
     momentum: float = 0.0,
     threads: int | None = 1,
     progress: bool | None = None,
+    max_entries: int = MAX_ENTRIES,
 ) -> list[TrainResult]:
     """One CNN per (optimizer, width, seed), in that order; ``optimizers`` maps ``"adam"``/``"sgd"`` to a step size
     (``None``: the default). All runs of one optimizer are trained side by side in one stacked tensor (exactly the
@@ -186,10 +190,19 @@ def train_cnn_sweep(
     loss = check_loss(loss)
     check_labels_pm1(y, loss)
     check_choice(pooling, "pooling", POOLINGS)
+    if not isinstance(optimizers, Mapping):
+        raise TypeError(f"optimizers must be a dict mapping 'adam'/'sgd' to a step size (or None), got "
+                        f"{type(optimizers).__name__}")
+    if isinstance(widths, str) or not isinstance(widths, list | tuple | range | np.ndarray):
+        raise TypeError(f"widths must be a list of positive integers, got {widths!r}")
     widths = [check_positive_int(m, "width") for m in widths]
-    seeds = [check_seed(s) for s in seeds]
-    if not widths or not seeds or not optimizers:
+    seeds = check_seeds(seeds)
+    if not widths or not optimizers:
         raise ValueError("widths, seeds and optimizers must each name at least one value")
+    K = P.shape[1]
+    check_size(len(seeds) * n * K * max(widths), check_positive_int(max_entries, "max_entries"),
+               what="hidden activations (seeds x patches x width), entries", keyword="max_entries",
+               alternative="use fewer seeds or a smaller width")
     epochs = check_positive_int(epochs, "epochs")
     batch = n if batch_size is None else min(check_positive_int(batch_size, "batch_size"), n)
     progress = show_progress(progress)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvxnn_core._linalg import whiten_columns as whiten_columns  # re-exported: the input the closed forms expect
+from cvxnn_core._shapes import check_array
 from cvxnn_core._validation import (
     check_beta,
     check_class_labels,
@@ -71,15 +72,20 @@ def neural_collapse_metrics(
     cos = (Mn @ Mn.T)[~np.eye(C, dtype=bool)]
     nc3 = np.nan
     if classifier is not None:
-        W = np.asarray(classifier, dtype=np.float64)
-        if W.shape != (C, p):
-            raise ValueError(f"classifier must have shape (C, p) = ({C}, {p}) (one row per class), got {W.shape}")
+        W = check_array(classifier, "classifier", (C, p), labels=("C", "p"), fix="one row per class")
+        if not np.any(W):
+            raise ValueError("classifier is zero; NC3 (self-duality) is undefined")
         nc3 = float(np.linalg.norm(W / np.linalg.norm(W) - M / np.linalg.norm(M)))
     nc4 = np.nan
     if predictions is not None:
         pred = np.asarray(predictions)
         if pred.shape != (n,):
             raise ValueError(f"predictions must have shape (n,) = ({n},), got {pred.shape}")
+        if not np.issubdtype(pred.dtype, np.integer):
+            raise TypeError(f"predictions must be integer class indices 0..C-1 = 0..{C - 1}, got dtype {pred.dtype}")
+        if pred.min() < 0 or pred.max() >= C:
+            raise ValueError(f"predictions must be integer class indices 0..C-1 = 0..{C - 1}, got values "
+                             f"{np.unique(pred)[:5].tolist()}")
         dist = np.sum(H**2, 1)[:, None] - 2 * H @ (M + mu_G).T + np.sum((M + mu_G) ** 2, 1)[None]
         nc4 = float(np.mean(np.argmin(dist, axis=1) == pred))
     return NCMetrics(

@@ -43,10 +43,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvxnn_core._cvx import SDP_SOLVER_OPTIONS, check_solver, run_problem
+from cvxnn_core._shapes import check_array, check_size
 from cvxnn_core._training import limit_threads
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
+    check_int_pair,
+    check_layers,
     check_n_layers,
     check_positive_int,
     check_positive_number,
@@ -57,11 +60,18 @@ from cvxnn_core._validation import (
 )
 
 MAX_SUPPORT_SIZE = 10  # quasinorm_penalised_min enumerates the 2^r supports of r singular values
+MAX_LBFGS_RUNS = 6000  # default cap on quasinorm_penalised_min's local runs (starts x supports)
+MAX_PARAMETERS = 1_000_000  # default cap on the weights of the L-BFGS-B fits (L-BFGS-B keeps ~60 vectors of them)
 
 
 def schatten(W: np.ndarray, p: float) -> float:
-    """``||W||_{S_p} = (sum_i sigma_i(W)^p)^(1/p)`` (a quasi-norm for ``p < 1``)."""
-    s = np.linalg.svd(np.atleast_2d(np.asarray(W, dtype=np.float64)), compute_uv=False)
+    """``||W||_{S_p} = (sum_i sigma_i(W)^p)^(1/p)`` (a quasi-norm for ``p < 1``; ``p = inf`` is the largest singular
+    value)."""
+    W = check_X(np.atleast_2d(W) if np.ndim(W) == 1 else W, "W")
+    if isinstance(p, int | float | np.integer | np.floating) and not isinstance(p, bool) and p == np.inf:
+        return float(np.linalg.svd(W, compute_uv=False).max())
+    p = check_positive_number(p, "p")
+    s = np.linalg.svd(W, compute_uv=False)
     return float(np.sum(s**p) ** (1.0 / p))
 
 
@@ -97,21 +107,26 @@ def nuclear_program(
     return float(problem.value), np.asarray(W.value)
 
 
-def quasinorm_penalised_min(a: np.ndarray, beta: float, p: float, *, starts: int = 20, seed: int = 0
-                            ) -> tuple[float, np.ndarray]:
+def quasinorm_penalised_min(a: np.ndarray, beta: float, p: float, *, starts: int = 20, seed: int = 0,
+                            max_runs: int = MAX_LBFGS_RUNS) -> tuple[float, np.ndarray]:
     """``min_{s >= 0} 0.5 ||s - a||^2 + beta (sum_i s_i^p)^(1/p)`` for ``0 < p <= 1``; returns ``(value, s)``.
 
     The objective is not convex for ``p < 1``. Every support ``S`` of ``s`` is tried (``2^r`` of them): on it the
     objective is smooth and ``starts`` seeded L-BFGS-B runs from ``a_S`` times ``U(0.2, 1.2)`` are taken; ``s = 0`` is
-    a candidate too. Exact up to the local solver on each support for the small ``r`` used in the book."""
+    a candidate too. Exact up to the local solver on each support for the small ``r`` used in the book. The
+    ``starts (2^r - 1)`` local runs are refused above ``max_runs`` (``r = 10`` with 20 starts takes 40 s)."""
     import scipy.optimize as so
 
-    a = np.asarray(a, dtype=np.float64).reshape(-1)
+    a = check_array(np.ravel(a) if np.ndim(a) == 2 and 1 in np.shape(a) else a, "a", (None,), labels=("r",))
     beta = check_beta(beta)
+    p = check_positive_number(p, "p")
     if not 0 < p <= 1:
         raise ValueError(f"p must be in (0, 1], got {p!r}")
+    starts = check_positive_int(starts, "starts")
     if a.size > MAX_SUPPORT_SIZE:
         raise ValueError(f"a has {a.size} entries; the support enumeration is limited to {MAX_SUPPORT_SIZE}")
+    check_size(starts * (2**a.size - 1), check_positive_int(max_runs, "max_runs"),
+               what="L-BFGS-B runs (starts x supports), runs", keyword="max_runs", alternative="use fewer starts")
     rng = np.random.default_rng(check_seed(seed))
     best_value, best_s = 0.5 * float(np.sum(a**2)), np.zeros_like(a)
     for size in range(1, a.size + 1):
@@ -166,6 +181,9 @@ def whitened_gap(X: np.ndarray, Y: np.ndarray, beta: float, n_layers: int) -> Wh
     beta = check_beta(beta)
     L = check_n_layers(n_layers)
     check_whitened(X, WHITENED_ATOL, rows=False, who="whitened_gap", fix=WHITEN_COLUMNS_FIX)
+    if min(X.shape[1], Y.shape[1]) > MAX_SUPPORT_SIZE:
+        raise ValueError(f"whitened_gap enumerates the supports of the min(d, c) = {min(X.shape[1], Y.shape[1])} "
+                         f"singular values of X^T Y; at most {MAX_SUPPORT_SIZE} are supported")
     a = np.linalg.svd(X.T @ Y, compute_uv=False)
     const = 0.5 * float(np.sum(Y**2) - np.sum(a**2))
     soft = np.maximum(a - beta, 0.0)
@@ -176,8 +194,15 @@ def whitened_gap(X: np.ndarray, Y: np.ndarray, beta: float, n_layers: int) -> Wh
 
 def linear_product_objective(X: np.ndarray, Y: np.ndarray, beta: float, branches: list[list[np.ndarray]]) -> float:
     """``0.5 ||sum_k X W_1k ... W_Lk - Y||^2 + beta sum_k prod_l ||W_lk||_F`` (the product-form objective)."""
-    X, Y = check_X_y(X, Y, allow_2d=True)
-    Y = Y.reshape(X.shape[0], -1)
+    X = check_X(X)
+    Y = check_Y(Y, X.shape[0])
+    if not isinstance(branches, list | tuple) or not branches:
+        raise ValueError("branches must be a non-empty list of branches, each a list of layers [W_1, ..., W_L]")
+    branches = [check_layers(layers, f"branches[{k}]") for k, layers in enumerate(branches)]
+    for k, layers in enumerate(branches):
+        if layers[0].shape[0] != X.shape[1] or layers[-1].shape[1] != Y.shape[1]:
+            raise ValueError(f"branches[{k}] maps {layers[0].shape[0]} inputs to {layers[-1].shape[1]} outputs, but "
+                             f"X has {X.shape[1]} columns and Y has {Y.shape[1]}")
     out = np.zeros_like(Y)
     reg = 0.0
     for layers in branches:
@@ -187,6 +212,19 @@ def linear_product_objective(X: np.ndarray, Y: np.ndarray, beta: float, branches
         out += H.reshape(Y.shape)
         reg += float(np.prod([np.linalg.norm(W) for W in layers]))
     return 0.5 * float(np.sum((out - Y) ** 2)) + check_beta(beta) * reg
+
+
+def _check_init_scales(init_scales: object) -> tuple[float, ...]:
+    if isinstance(init_scales, str) or not isinstance(init_scales, list | tuple | np.ndarray) or len(init_scales) == 0:
+        raise (ValueError if isinstance(init_scales, list | tuple | np.ndarray) else TypeError)(
+            f"init_scales must be a non-empty sequence of positive numbers, got {init_scales!r}")
+    return tuple(check_positive_number(s, f"init_scales[{i}]") for i, s in enumerate(init_scales))
+
+
+def _check_parameters(shapes, max_parameters: object) -> None:
+    check_size(sum(int(np.prod(s)) for s in shapes), check_positive_int(max_parameters, "max_parameters"),
+               what="an L-BFGS-B problem, parameters", keyword="max_parameters",
+               alternative="use a smaller width or fewer branches")
 
 
 def _lbfgs_starts(objective, shapes, *, starts, seed, init_scales, maxiter, threads):
@@ -222,13 +260,13 @@ def _lbfgs_starts(objective, shapes, *, starts, seed, init_scales, maxiter, thre
 def fit_deep_linear_product(
     X: np.ndarray, Y: np.ndarray, beta: float, n_layers: int, *, n_branches: int = 1, width: int | None = None,
     starts: int = 8, seed: int = 0, init_scales: tuple[float, ...] = (0.9, 0.4, 0.15), maxiter: int = 20000,
-    penalty: str = "product", threads: int | None = 1,
+    penalty: str = "product", threads: int | None = 1, max_parameters: int = MAX_PARAMETERS,
 ) -> list[tuple[float, list[list[np.ndarray]]]]:
     """Train the standard (``n_branches = 1``) or parallel deep linear network by L-BFGS-B from ``starts`` seeded
     points (scales cycling through ``init_scales``). ``penalty="product"``: the smooth product form
     ``0.5 ||sum_k X W_1k ... W_Lk - Y||^2 + (beta/L) sum_k sum_l ||W_lk||_F^L``, whose optimum equals that of
     :func:`linear_product_objective`; ``"weight_decay"``: ``(beta/2) sum_k sum_l ||W_lk||_F^2``. Returns
-    ``(objective, branches)`` sorted by objective."""
+    ``(objective, branches)`` sorted by objective. More than ``max_parameters`` weights are refused."""
     import torch
 
     X = check_X(X)
@@ -238,11 +276,12 @@ def fit_deep_linear_product(
     K = check_positive_int(n_branches, "n_branches")
     m = min(X.shape[1], Y.shape[1]) if width is None else check_positive_int(width, "width")
     starts = check_positive_int(starts, "starts")
+    maxiter = check_positive_int(maxiter, "maxiter")
     penalty = check_choice(penalty, "penalty", ("product", "weight_decay"))
-    for s in init_scales:
-        check_positive_number(s, "init_scales[i]")
+    init_scales = _check_init_scales(init_scales)
     dims = [X.shape[1]] + [m] * (L - 1) + [Y.shape[1]]
     shapes = [(dims[i], dims[i + 1]) for i in range(L)] * K
+    _check_parameters(shapes, max_parameters)
     Xt, Yt = torch.as_tensor(X), torch.as_tensor(Y)
 
     def objective(Ws):
@@ -269,8 +308,12 @@ def relu3_rank_one_values(a: np.ndarray, b: np.ndarray, y: np.ndarray, beta: flo
     :func:`quasinorm_penalised_min` after a change of variables."""
     import scipy.optimize as so
 
-    a = np.asarray(a, dtype=np.float64).reshape(-1)
-    y = check_Y(y, a.size)[:, 0]
+    a = check_array(a, "a", (None,), labels=("n",))
+    b = check_array(b, "b", (None,), labels=("d",))
+    if not np.any(b):
+        raise ValueError("b must be non-zero (X = a b^T)")
+    y = check_array(np.ravel(y) if np.ndim(y) == 2 and np.shape(y)[1] == 1 else y, "y", a.shape, labels=("n",),
+                    fix="one target per entry of a")
     beta = check_beta(beta) / float(np.linalg.norm(b))
     ap, am = np.maximum(a, 0.0), np.maximum(-a, 0.0)
 
@@ -310,7 +353,7 @@ def relu3_whitened_values(y: np.ndarray, beta: float) -> tuple[float, float]:
     """``(D, P)`` of the three-layer ReLU network on square orthogonal ``X``: ``D = h(||y_+||) + h(||y_-||)`` with
     ``h(t) = t^2/2`` for ``t <= beta`` and ``beta t - beta^2/2`` otherwise, and
     ``P = min_{s,t >= 0} 0.5 (s - ||y_+||)^2 + 0.5 (t - ||y_-||)^2 + beta ||(s, t)||_{2/3}``."""
-    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    y = check_array(np.ravel(y) if np.ndim(y) == 2 and np.shape(y)[1] == 1 else y, "y", (None,), labels=("n",))
     beta = check_beta(beta)
     norms = np.array([np.linalg.norm(np.maximum(y, 0.0)), np.linalg.norm(np.maximum(-y, 0.0))])
     dual = float(sum(0.5 * t**2 if t <= beta else beta * t - 0.5 * beta**2 for t in norms))
@@ -321,7 +364,7 @@ def relu3_whitened_values(y: np.ndarray, beta: float) -> tuple[float, float]:
 def fit_relu3_product(
     X: np.ndarray, y: np.ndarray, beta: float, *, n_branches: int = 1, widths: tuple[int, int] = (4, 4),
     starts: int = 8, seed: int = 0, init_scales: tuple[float, ...] = (0.8, 0.4), maxiter: int = 4000,
-    threads: int | None = 1,
+    threads: int | None = 1, max_parameters: int = MAX_PARAMETERS,
 ) -> list[float]:
     """Train the standard (``n_branches = 1``) or parallel three-layer ReLU network ``sum_k ((X W_1k)_+ W_2k)_+ w_3k``
     on the smooth product form ``0.5 ||f - y||^2 + (beta/3) sum_k (||W_1k||^3 + ||W_2k||^3 + ||w_3k||^3)`` by L-BFGS-B
@@ -331,8 +374,11 @@ def fit_relu3_product(
     X, y = check_X_y(X, y)
     beta = check_beta(beta)
     K = check_positive_int(n_branches, "n_branches")
-    m1, m2 = (check_positive_int(w, "widths[i]") for w in widths)
+    m1, m2 = check_int_pair(widths, "widths")
+    maxiter = check_positive_int(maxiter, "maxiter")
+    init_scales = _check_init_scales(init_scales)
     shapes = [(X.shape[1], m1), (m1, m2), (m2,)] * K
+    _check_parameters(shapes, max_parameters)
     Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
 
     def objective(Ws):

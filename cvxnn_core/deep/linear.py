@@ -9,11 +9,14 @@ import numpy as np
 
 from cvxnn_core._linalg import WHITENED_ATOL, check_whitened
 from cvxnn_core._linalg import whiten_columns as whiten_columns  # re-exported: the input the closed forms expect
+from cvxnn_core._shapes import MAX_ENTRIES, check_array, check_size
 from cvxnn_core._validation import (
     check_beta,
     check_layers,
     check_n_layers,
+    check_nonnegative_number,
     check_positive_int,
+    check_positive_number,
     check_seed,
     check_X,
     check_Y,
@@ -32,9 +35,7 @@ WHITEN_COLUMNS_FIX = (
 
 def stable_rank(W: np.ndarray) -> float:
     """``||W||_F^2 / ||W||_2^2`` (between 1 and ``rank W``; exactly 1 for a rank-one matrix). ``W`` must be non-zero."""
-    W = np.asarray(W, dtype=np.float64)
-    if W.ndim != 2:
-        raise ValueError(f"W must be a 2-D array, got shape {W.shape}")
+    W = check_X(W, "W")
     top = float(np.linalg.norm(W, 2))
     if top == 0.0:
         raise ValueError("stable rank of the zero matrix is undefined")
@@ -47,15 +48,10 @@ def numerical_rank(W: np.ndarray, *, rtol: float = 1e-3, scale: float | None = N
     Give an external ``scale`` (e.g. the size ``W`` would have without regularisation) when ``W`` may be
     (numerically) zero; with the default a zero matrix has rank 0.
     """
-    W = np.asarray(W, dtype=np.float64)
-    if W.ndim != 2:
-        raise ValueError(f"W must be a 2-D array, got shape {W.shape}")
-    if not (np.isfinite(rtol) and rtol > 0):
-        raise ValueError(f"rtol must be a positive number, got {rtol!r}")
+    W = check_X(W, "W")
+    rtol = check_positive_number(rtol, "rtol")
     s = np.linalg.svd(W, compute_uv=False)
-    ref = float(s[0]) if scale is None else float(scale)
-    if not (np.isfinite(ref) and ref >= 0):
-        raise ValueError(f"scale must be a non-negative number, got {scale!r}")
+    ref = float(s[0]) if scale is None else check_nonnegative_number(scale, "scale")
     if ref == 0.0:
         return 0
     return int(np.sum(s > rtol * ref))
@@ -73,6 +69,8 @@ def layer_alignment(weights: Sequence[np.ndarray]) -> np.ndarray:
     """``|<v_1(W_l), u_1(W_{l+1})>|`` for ``l = 1..L-1``: top right singular vector of a layer against the top
     left singular vector of the next (``f = X W_1 ... W_L``). 1 when consecutive layers are aligned."""
     weights = check_layers(weights)
+    if len(weights) < 2:
+        raise ValueError(f"layer_alignment needs at least two layers, got {len(weights)}")
     out = []
     for A, B in zip(weights[:-1], weights[1:], strict=True):
         v = np.linalg.svd(A)[2][0]
@@ -102,7 +100,8 @@ def nuclear_norm_objective(X: np.ndarray, Y: np.ndarray, Z: np.ndarray, beta: fl
     """``0.5 ||X Z - Y||_F^2 + beta ||Z||_*``, the convex objective equal to two-layer linear training."""
     X = check_X(X)
     Y = check_Y(Y, X.shape[0])
-    Z = np.asarray(Z, dtype=np.float64).reshape(X.shape[1], Y.shape[1])
+    Z = check_array(np.reshape(Z, (-1, 1)) if np.ndim(Z) == 1 and Y.shape[1] == 1 else Z, "Z",
+                    (X.shape[1], Y.shape[1]), labels=("d", "c"))
     beta = check_beta(beta)
     return float(0.5 * np.sum((X @ Z - Y) ** 2) + beta * np.sum(np.linalg.svd(Z, compute_uv=False)))
 
@@ -160,6 +159,7 @@ def deep_linear_optimum(
     n_layers: int = 2,
     width: int | None = None,
     atol: float = WHITENED_ATOL,
+    max_entries: int = MAX_ENTRIES,
 ) -> LinearOptimum:
     r"""Global optimum of ``min 0.5 ||X W_1 ... W_L - Y||_F^2 + (beta/2) sum_l ||W_l||_F^2`` for whitened ``X``.
 
@@ -172,7 +172,7 @@ def deep_linear_optimum(
     narrower network keeps the ``m`` largest modes (the rank-constrained problem is separable by von Neumann's
     inequality, and each mode's gain is increasing in ``s_i``). The returned weights are balanced:
     ``W_1 = U_r diag(t^(1/L))``, ``W_l = diag(t^(1/L))`` for ``1 < l < L``, ``W_L = diag(t^(1/L)) V_r^T``, padded with
-    zeros to width ``m``.
+    zeros to width ``m`` (more than ``max_entries`` weights are refused).
     """
     X = check_X(X)
     n, d = X.shape
@@ -180,7 +180,10 @@ def deep_linear_optimum(
     c = Y.shape[1]
     beta = check_beta(beta)
     n_layers = check_n_layers(n_layers)
+    atol = check_nonnegative_number(atol, "atol")
     m = min(d, c) if width is None else check_positive_int(width, "width")
+    check_size(d * m + (n_layers - 2) * m * m + m * c, check_positive_int(max_entries, "max_entries"),
+               what="the balanced weights, entries", keyword="max_entries", alternative="use a smaller width")
     check_whitened(X, atol, rows=False, who="deep_linear_optimum", fix=WHITEN_COLUMNS_FIX)
     A = X.T @ Y
     U, s, Vt = np.linalg.svd(A, full_matrices=False)
@@ -221,7 +224,7 @@ def two_layer_linear_optimum(
     return deep_linear_optimum(X, Y, beta, n_layers=2, width=width, atol=atol)
 
 
-def simplex_etf(n_classes: int, dim: int | None = None, *, seed: int = 0) -> np.ndarray:
+def simplex_etf(n_classes: int, dim: int | None = None, *, seed: int = 0, max_entries: int = MAX_ENTRIES) -> np.ndarray:
     """``C`` unit vectors with pairwise cosines ``-1/(C-1)`` (a simplex equiangular tight frame), shape ``(C, dim)``.
 
     ``dim`` defaults to ``C - 1`` (the smallest possible); for larger ``dim`` the frame is placed in a random
@@ -233,6 +236,8 @@ def simplex_etf(n_classes: int, dim: int | None = None, *, seed: int = 0) -> np.
     dim = C - 1 if dim is None else check_positive_int(dim, "dim")
     if dim < C - 1:
         raise ValueError(f"dim must be >= n_classes - 1 = {C - 1} to hold a simplex ETF, got {dim}")
+    check_size(C * max(C, dim), check_positive_int(max_entries, "max_entries"), what="the frame, entries",
+               keyword="max_entries", alternative="use fewer classes")
     E = np.sqrt(C / (C - 1.0)) * (np.eye(C) - np.full((C, C), 1.0 / C))
     U = np.linalg.svd(E)[0][:, : C - 1]  # coordinates of the rows in the (C-1)-dim subspace orthogonal to 1
     coords = E @ U  # (C, C-1), same Gram matrix as E

@@ -10,12 +10,15 @@ from typing import Literal
 import numpy as np
 
 from cvxnn_core._linalg import whiten_columns as whiten_columns  # re-exported: the input the closed forms expect
+from cvxnn_core._shapes import MAX_ENTRIES, check_array, check_size
 from cvxnn_core._training import TrainResult, limit_threads
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
     check_class_labels,
+    check_layers,
     check_n_layers,
+    check_nonnegative_number,
     check_positive_int,
     check_positive_number,
     check_seed,
@@ -89,6 +92,7 @@ def train_deep_linear_sweep(
     init_scale: float = 1.0,
     n_records: int = 50,
     threads: int | None = 1,
+    max_entries: int = MAX_ENTRIES,
 ) -> list[DeepLinearResult]:
     """Train one deep linear net per ``beta`` by full-batch gradient descent (no momentum), all in one batched loop.
 
@@ -115,6 +119,9 @@ def train_deep_linear_sweep(
     n_records = check_positive_int(n_records, "n_records")
     dims = [d] + [m] * (L - 1) + [c]
     B = len(beta_list)
+    check_size(B * sum(dims[i] * dims[i + 1] for i in range(L)), check_positive_int(max_entries, "max_entries"),
+               what="batched weights (betas x layers), entries", keyword="max_entries",
+               alternative="use a smaller width or fewer betas")
     record = set(_record_points(steps, n_records).tolist())
 
     with limit_threads(threads):
@@ -187,6 +194,7 @@ def train_deep_linear(
     init_scale: float = 1.0,
     n_records: int = 50,
     threads: int | None = 1,
+    max_entries: int = MAX_ENTRIES,
 ) -> DeepLinearResult:
     """Train ``f(X) = X W_1 ... W_L`` by full-batch GD on ``0.5 ||f(X) - Y||_F^2 + (beta/2) sum_l ||W_l||_F^2``.
 
@@ -204,6 +212,7 @@ def train_deep_linear(
         init_scale=init_scale,
         n_records=n_records,
         threads=threads,
+        max_entries=max_entries,
     )[0]
 
 
@@ -276,6 +285,9 @@ def train_bn_relu_classifier(
     seed = check_seed(seed)
     n_records = check_positive_int(n_records, "n_records")
     lr_schedule = check_choice(lr_schedule, "lr_schedule", LR_SCHEDULES)
+    bn_eps = check_positive_number(bn_eps, "bn_eps")
+    if not isinstance(relu_after_bn, bool | np.bool_):
+        raise TypeError(f"relu_after_bn must be True or False, got {relu_after_bn!r}")
     record = set(_record_points(epochs, n_records).tolist())
 
     with limit_threads(threads):
@@ -360,6 +372,16 @@ class DeepReLUNet:
 
     weights: list[np.ndarray]
     biases: list[np.ndarray]
+
+    def __post_init__(self) -> None:
+        weights = check_layers(self.weights)
+        if not isinstance(self.biases, list | tuple) or len(self.biases) != len(weights):
+            count = len(self.biases) if isinstance(self.biases, list | tuple) else type(self.biases).__name__
+            raise ValueError(f"biases must hold one vector per layer: got {count} for {len(weights)} layers")
+        biases = [check_array(np.ravel(b), f"biases[{i}]", (W.shape[1],), labels=("d_l",))
+                  for i, (W, b) in enumerate(zip(weights, self.biases, strict=True))]
+        object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "biases", biases)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Outputs ``(n,)`` for a scalar-output net, ``(n, c)`` otherwise."""
@@ -467,8 +489,11 @@ def slope_changes(x: np.ndarray, f: np.ndarray, *, atol: float = 1e-6) -> np.nda
     between, and runs of adjacent marked cells (one kink seen by two cells) are merged into one position
     (their mean grid point). Returns the kink positions ``(k,)``.
     """
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    f = np.asarray(f, dtype=np.float64).reshape(-1)
+    if np.ndim(x) != 1 or np.ndim(f) != 1:
+        raise ValueError(f"x and f must be 1-D arrays of the same length >= 3, got {np.shape(x)} and {np.shape(f)}")
+    x = check_array(x, "x", (None,))
+    f = check_array(f, "f", (None,))
+    atol = check_nonnegative_number(atol, "atol")
     if x.shape != f.shape or x.size < 3:
         raise ValueError(f"x and f must be 1-D arrays of the same length >= 3, got {x.shape} and {f.shape}")
     if not np.all(np.diff(x) > 0):

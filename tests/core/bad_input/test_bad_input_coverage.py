@@ -46,7 +46,29 @@ def public_names(package: str) -> list[str]:
 
 
 RETURNED_ONLY = {
+    "batchnorm.BatchNormResult": "batchnorm.solve_batchnorm",
+    "batchnorm.BatchNormTrainResult": "batchnorm.train_batchnorm / train_batchnorm_sweep",
+    "certificates.Certificate": "certificates.certify / certify_convex / dual_certificate",
+    "closed_form.RankOneSolution": "closed_form.rank_one_relu",
+    "cnn.CircularResult": "cnn.solve_circular_dft / solve_circular_nuclear / circular_closed_form",
+    "cutting_plane.CuttingPlaneResult": "cutting_plane.cutting_plane",
+    "cutting_plane.RestrictedSolution": "cutting_plane.solve_restricted_lasso",
+    "datasets.Split": "datasets.load_binary / load_table / load_keel / split_standardised",
+    "deep.BNClassifierResult": "deep.train_bn_relu_classifier",
+    "deep.BNCollapseOptimum": "deep.bn_collapse_optimum",
+    "deep.DeepLinearResult": "deep.train_deep_linear / train_deep_linear_sweep",
+    "deep.LinearOptimum": "deep.deep_linear_optimum / two_layer_linear_optimum",
+    "deep.NCMetrics": "deep.neural_collapse_metrics",
+    "deep.gap.WhitenedGap": "deep.gap.whitened_gap",
+    "interpretation.ClassMeanSimilarity": "interpretation.class_mean_similarity",
+    "interpretation.ExtremePointInstance": "interpretation.extreme_point_instances",
+    "interpretation.SimilarityControls": "interpretation.similarity_controls",
     "programs.ConvexResult": "programs.solve_relu / solve_gated_relu",
+    "solvers.FirstOrderResult": "solvers.fista_gated / al_relu / active_set_relu",
+    "solvers.PatternGrowth": "solvers.grow_patterns",
+    "vector_output.Piece": "vector_output.solve_vector_relu (VectorConvexResult.pieces)",
+    "vector_output.SpikeFreeSolution": "vector_output.soft_thresholded_svd",
+    "vector_output.VectorRecovery": "vector_output.recover_network",
 }
 
 
