@@ -9,7 +9,9 @@ from the CSV without rerunning the chapter. This module draws; it computes nothi
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+
+from cvxnn_core._validation import (  # noqa: E402
+    check_positive_int,
+    check_positive_number,
+)
+from cvxnn_core.plotting._checks import check_frame, check_keys
 
 FIGURE_FORMATS = ("png", "svg")
 RC = {
@@ -78,9 +86,15 @@ def save_figure(
 
     ``figure_id`` must match the registry (``fig_<what>``). Returns the written paths.
     """
-    if not figure_id.startswith("fig_") or not figure_id.replace("_", "").isalnum():
+    if not isinstance(figure_id, str) or not re.fullmatch(r"fig_[A-Za-z0-9_]+", figure_id):
         raise ValueError(f"figure_id must look like 'fig_<what>' (letters, digits, _), got {figure_id!r}")
+    if not isinstance(fig, matplotlib.figure.Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    if data is not None and not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame or None, got {type(data).__name__}")
     out = Path(output_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output_dir {str(out)!r} exists and is not a folder; pass a folder path")
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in FIGURE_FORMATS:
@@ -116,6 +130,8 @@ def objective_vs_epoch(
     ``curves`` has columns ``epoch``, ``objective``, ``seed``, ``col`` and ``hue``; one panel per value
     of ``col``, one colour per value of ``hue``.
     """
+    check_frame(curves, "curves", ["epoch", "objective", "seed", col, hue], log=["epoch", "objective"])
+    check_positive_number(optimum, "optimum")
     panels = list(dict.fromkeys(curves[col]))
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), sharey=True, squeeze=False)
     palette = dict(zip(sorted(set(curves[hue])), sns.color_palette("colorblind"), strict=False))
@@ -149,8 +165,10 @@ def decision_region_grid(
     score clipped to ``[-clip, clip]`` (red positive, blue negative), the black line the decision boundary
     ``score = 0``. Rows and columns keep their order of first appearance.
     """
-    import numpy as np
-
+    check_frame(grid, "grid", [row, col, "x1", "x2", "score"], finite=["x1", "x2", "score"])
+    check_frame(points, "points", [row, "x1", "x2", "label"], finite=["x1", "x2"], choices={"label": (-1.0, 1.0)})
+    check_positive_number(clip, "clip")
+    check_positive_number(panel_size, "panel_size")
     rows = list(dict.fromkeys(grid[row]))
     cols = list(dict.fromkeys(grid[col]))
     fig, axes = plt.subplots(
@@ -161,7 +179,7 @@ def decision_region_grid(
         for j, c in enumerate(cols):
             ax = axes[i][j]
             sub = grid[(grid[row] == r) & (grid[col] == c)]
-            S = sub.pivot_table(index="x2", columns="x1", values="score")
+            S = _mesh(sub, "score", "grid")
             xx, yy = np.meshgrid(S.columns.to_numpy(), S.index.to_numpy())
             vals = np.clip(S.to_numpy(), -clip, clip)
             ax.contourf(xx, yy, vals, levels=np.linspace(-clip, clip, 13), cmap="RdBu_r", alpha=0.55)
@@ -180,6 +198,17 @@ def decision_region_grid(
     return fig
 
 
+def _mesh(sub: pd.DataFrame, value: str, name: str) -> pd.DataFrame:
+    """``sub[value]`` pivoted to an ``x2 x x1`` table; refused unless it is a full mesh of at least 2 x 2 points."""
+    S = sub.pivot_table(index="x2", columns="x1", values=value)
+    if min(S.shape) < 2 or S.isna().to_numpy().any():
+        raise ValueError(
+            f"{name} must hold a regular x1-x2 mesh of at least 2 x 2 points per panel (every x1 with every x2), got "
+            f"{len(sub)} rows over {S.shape[1]} x1 and {S.shape[0]} x2 values"
+        )
+    return S
+
+
 def image_rows(
     rows: dict[str, list[tuple[str, object]]], *, shape: tuple[int, int] = (8, 8), panel_size: float = 1.15
 ) -> matplotlib.figure.Figure:
@@ -188,9 +217,22 @@ def image_rows(
     Images with negative entries (weights) use a diverging map symmetric about 0 (red positive, blue
     negative); non-negative images (class means) use grey levels.
     """
-    import numpy as np
-
-    ncols = max(len(v) for v in rows.values())
+    if not isinstance(rows, dict):
+        raise TypeError(f"rows must be a dict mapping a row label to (title, flat image) pairs, got "
+                        f"{type(rows).__name__}")
+    ncols = max((len(v) for v in rows.values()), default=0)
+    if ncols == 0:
+        raise ValueError("rows is empty; give at least one row with one (title, flat image) pair")
+    h, w = check_positive_int(shape[0], "shape"), check_positive_int(shape[1], "shape")
+    for label, items in rows.items():
+        for j, item in enumerate(items):
+            if not isinstance(item, tuple | list) or len(item) != 2:
+                raise TypeError(f"rows[{label!r}][{j}] must be a (title, flat image) pair, got {type(item).__name__}")
+            size = np.size(item[1])
+            if size != h * w:
+                raise ValueError(f"rows[{label!r}][{j}] has {size} values but shape {(h, w)} needs {h * w}")
+            if not np.all(np.isfinite(np.asarray(item[1], dtype=float))):
+                raise ValueError(f"rows[{label!r}][{j}] contains NaN or inf")
     fig, axes = plt.subplots(
         len(rows), ncols, figsize=(panel_size * ncols + 1.2, panel_size * len(rows) + 0.2), squeeze=False
     )
@@ -231,6 +273,16 @@ def add_reference_lines(
     legend of the last panel is redrawn so that it lists the new lines too: outside the panel on the right by
     default, or inside at ``legend_loc`` (a matplotlib location such as ``"upper right"``). Returns ``fig``.
     """
+    if not isinstance(fig, matplotlib.figure.Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    if not isinstance(values, dict):
+        raise TypeError(f"values must be a dict mapping a label to a level, got {type(values).__name__}")
+    for label, value in values.items():
+        number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+        if not number or not np.isfinite(value):
+            raise ValueError(f"values[{label!r}] must be a finite number, got {value!r}")
+    if len(styles) == 0:
+        raise ValueError("styles must hold at least one line style, e.g. (':', '-.')")
     greys = ("0.25", "0.45", "0.6")
     for ax in fig.axes:
         for k, (label, value) in enumerate(values.items()):
@@ -246,6 +298,11 @@ def add_reference_lines(
 def method_palette(methods: list[str]) -> dict[str, object]:
     """One colour per method name (colorblind palette, then tab20), in the given order: pass the same mapping to
     every figure of a page so that a method keeps its colour."""
+    if isinstance(methods, str) or not isinstance(methods, list | tuple):
+        raise TypeError(f"methods must be a list of method names, got {type(methods).__name__}")
+    methods = list(dict.fromkeys(methods))
+    if len(methods) > 30:
+        raise ValueError(f"method_palette has 30 distinct colours, so at most 30 methods; got {len(methods)}")
     colours = sns.color_palette("colorblind", 10) + sns.color_palette("tab20", 20)
     return dict(zip(methods, colours, strict=False))
 
@@ -268,15 +325,19 @@ def gap_vs_time(
     solver) is drawn as a marker. Dotted lines mark ``levels``. ``palette`` maps methods to colours (use one
     palette for all figures of a page; default: the colorblind palette in order of appearance).
     """
-    import numpy as np
     from matplotlib.ticker import NullFormatter
 
+    check_frame(traces, "traces", ["time", "rel_gap", col, hue], log=["time"], finite=["rel_gap"])
+    check_positive_number(floor, "floor")
+    for level in levels:
+        check_positive_number(level, "levels")
     panels = list(dict.fromkeys(traces[col]))
     methods = list(dict.fromkeys(traces[hue]))
-    palette = palette or method_palette(methods)
-    markers = dict(zip(sorted(palette), "osD^vP*Xph<>", strict=False))
+    palette = check_keys(palette, "palette", methods, f"traces[{hue!r}]") if palette else method_palette(methods)
+    markers = dict(zip(sorted(palette), itertools.cycle("osD^vP*Xph<>")))
     ncol = min(3, len(panels))
     nrow = -(-len(panels) // ncol)
+    check_positive_number(panel_size[0], "panel_size"), check_positive_number(panel_size[1], "panel_size")
     fig, axes = plt.subplots(
         nrow, ncol, figsize=(panel_size[0] * ncol, panel_size[1] * nrow), squeeze=False, sharey=True
     )
@@ -342,9 +403,11 @@ def performance_profile_plot(
     """
     from matplotlib.ticker import NullFormatter
 
+    check_frame(profile, "profile", ["time", "fraction", col, hue], log=["time"], unit=["fraction"])
     panels = list(dict.fromkeys(profile[col]))
-    palette = palette or method_palette(list(dict.fromkeys(profile[hue])))
-    ncols = min(ncols, len(panels))
+    methods = list(dict.fromkeys(profile[hue]))
+    palette = check_keys(palette, "palette", methods, f"profile[{hue!r}]") if palette else method_palette(methods)
+    ncols = min(check_positive_int(ncols, "ncols"), len(panels))
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols + 1.6, 3.4 * nrows), squeeze=False, sharey=True)
     for ax, panel in zip(axes.flat, panels, strict=False):
@@ -378,8 +441,10 @@ def scaling_plot(
     bound."""
     from matplotlib.ticker import NullFormatter
 
+    check_frame(data, "data", [x, y, hue] + ([col] if col else []), log=[x, y])
     panels = list(dict.fromkeys(data[col])) if col else [None]
-    palette = palette or method_palette(list(dict.fromkeys(data[hue])))
+    methods = list(dict.fromkeys(data[hue]))
+    palette = check_keys(palette, "palette", methods, f"data[{hue!r}]") if palette else method_palette(methods)
     fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 3.6), squeeze=False, sharey=True)
     for ax, panel in zip(axes[0], panels, strict=True):
         sub = data if panel is None else data[data[col] == panel]
@@ -417,9 +482,11 @@ def regularization_path_plot(
 ) -> matplotlib.figure.Figure:
     """``y`` (a score: accuracy or R^2) against the regularization ``x`` on a log axis running from large to small
     ``beta``, one line per ``hue``, one panel per ``col`` (``ncols`` per row, one legend)."""
+    check_frame(data, "data", [x, y, hue, col], log=[x], finite=[y])
     panels = list(dict.fromkeys(data[col]))
-    palette = palette or method_palette(list(dict.fromkeys(data[hue])))
-    ncols = min(ncols, len(panels))
+    methods = list(dict.fromkeys(data[hue]))
+    palette = check_keys(palette, "palette", methods, f"data[{hue!r}]") if palette else method_palette(methods)
+    ncols = min(check_positive_int(ncols, "ncols"), len(panels))
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols + 1.4, 3.0 * nrows), squeeze=False)
     for ax, panel in zip(axes.flat, panels, strict=False):

@@ -10,6 +10,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy.spatial import ConvexHull
 
+from cvxnn_core._validation import check_beta, check_positive_number
+from cvxnn_core.plotting._checks import check_frame, check_keys
 from cvxnn_core.recovery import TwoLayerNet
 
 CLAIM_TOLERANCE = 1e-6  # the relative tolerance at which two optima count as equal (drawn as a reference line)
@@ -24,6 +26,26 @@ def rectified_ellipsoid_panels(
     ``||u|| = 1`` and its mirror, the hull of both, the dual lines ``lambda^T z = +-beta`` and the optimal neurons
     ``sign(w2_j) (X u_j)_+`` (``u_j`` the unit first-layer weights). Returns the figure and the drawn points
     (hull and neurons) as a tidy frame."""
+    if not isinstance(cases, Mapping) or not cases:
+        raise ValueError("cases is empty (or not a dict); pass {seed: (X, Q, lambda, net)} with at least one instance")
+    check_keys(targets, "targets", cases, "cases (one target vector per seed)")
+    check_beta(beta)
+    for s, case in cases.items():
+        if not isinstance(case, tuple | list) or len(case) != 4:
+            raise TypeError(f"cases[{s!r}] must be a tuple (X, Q, lambda, net), got {type(case).__name__} of "
+                            f"length {len(case) if hasattr(case, '__len__') else 1}")
+        X, Q, lam, net = (np.asarray(case[0], dtype=float), np.asarray(case[1], dtype=float),
+                          np.asarray(case[2], dtype=float), case[3])
+        if X.ndim != 2 or X.shape[0] != 2:
+            raise ValueError(f"cases[{s!r}]: X must have shape (2, d) (two samples), got {X.shape}")
+        if Q.ndim != 2 or Q.shape[1] != 2 or Q.shape[0] < 3 or not np.all(np.isfinite(Q)):
+            raise ValueError(f"cases[{s!r}]: Q must be a finite (k, 2) curve with k >= 3 points, got shape {Q.shape}")
+        if lam.shape != (2,) or not np.all(np.isfinite(lam)) or not np.any(lam):
+            raise ValueError(f"cases[{s!r}]: lambda must be a nonzero finite 2-vector, got {lam.tolist()}")
+        if not isinstance(net, TwoLayerNet) or net.W1.shape[1] != X.shape[1]:
+            shape = getattr(getattr(net, "W1", None), "shape", None)
+            raise ValueError(f"cases[{s!r}]: net.W1 has shape {shape} but X has {X.shape[1]} columns; pass the "
+                             "TwoLayerNet trained on this X")
     panels = []
     fig, axes = plt.subplots(1, len(cases), figsize=(4.2 * len(cases), 4.2), squeeze=False)
     for ax, (s, (X, Q, lam, net)) in zip(axes[0], cases.items(), strict=True):
@@ -62,6 +84,15 @@ def whitened_closed_form_plot(
     (``table``: ``beta``, ``solver``, ``Adam (best)``); right: their relative differences (``solver vs closed
     form``, ``Adam excess``) on a log axis, exact zeros drawn at ``floor``. Dotted lines mark ``||y_+||`` and
     ``||y_-||``, where the closed form's regimes change."""
+    check_frame(table, "table", ["beta", "solver", "Adam (best)", "solver vs closed form", "Adam excess"],
+                finite=["beta", "solver", "Adam (best)", "solver vs closed form", "Adam excess"])
+    check_frame(line, "line", ["beta", "closed form"], finite=["beta", "closed form"])
+    y = np.asarray(y, dtype=float)
+    if y.ndim != 1 or y.size == 0 or not np.all(np.isfinite(y)):
+        raise ValueError(f"y contains NaN or inf, or is not a non-empty 1-D target vector (shape {y.shape})")
+    if isinstance(widths, str) or not isinstance(widths, Sequence):
+        raise TypeError(f"widths must be a list of widths, got {type(widths).__name__}")
+    check_positive_number(floor, "floor")
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     ax.plot(line["beta"], line["closed form"], color="black", lw=1.3, label="closed form (soft thresholding)")
     ax.plot(table["beta"], table["solver"], "o", mfc="none", ms=8, label="convex program, all patterns")
@@ -88,6 +119,11 @@ def closed_form_vs_solver_plot(table: pd.DataFrame, trained: list[str], title: s
     """Left: the closed form (``closed form``), the solver (``solver``) and trained networks (the columns
     ``trained``) against ``beta`` on log axes; right: the ``relative difference`` between closed form and solver
     with the claim tolerance (exact zeros drawn at ``floor``)."""
+    if isinstance(trained, str) or not isinstance(trained, Sequence):
+        raise TypeError(f"trained must be a list of column names, got {type(trained).__name__}")
+    check_frame(table, "table", ["beta", "closed form", "solver", "relative difference", *trained],
+                log=["beta", "closed form"], finite=["solver", "relative difference", *trained])
+    check_positive_number(floor, "floor")
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.9))
     ax.plot(table["beta"], table["closed form"], color="black", lw=2, label="closed form")
     ax.plot(table["beta"], table["solver"], "o", color="C1", ms=7, mfc="none", label="convex solver")

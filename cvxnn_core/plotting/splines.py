@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from cvxnn_core._validation import check_beta
+from cvxnn_core.plotting._checks import check_frame, check_keys
 
 OPTIMIZER_TITLES = {"sgd": "SGD with momentum", "adam": "Adam"}
 
@@ -24,10 +28,18 @@ def spline_fit_plot(curves: pd.DataFrame, kinks: pd.DataFrame, beta: float) -> F
     ``curves`` is tidy: ``x``, ``f``, ``model`` (``"data"``, ``"convex (interior point)"``, ``"ramp Lasso"`` or
     ``"trained"``), ``optimizer``, ``width``, ``seed``; ``kinks``: ``x``, ``f`` of the ramp network's kinks.
     """
+    check_frame(curves, "curves", ["x", "f", "model", "optimizer", "width", "seed"], finite=["x"])
+    check_frame(kinks, "kinks", ["x", "f"])
+    check_beta(beta)
     trained, data = curves[curves["model"] == "trained"], curves[curves["model"] == "data"]
+    for what, sub in (("trained", trained), ("data", data)):
+        if sub.empty:
+            raise ValueError(f"curves has no rows with model == {what!r}; the figure draws the trained networks over "
+                             "the data")
+    check_frame(trained, "curves", ["width"], finite=["width", "f"])
     widths = sorted(int(m) for m in trained["width"].unique())
     optimizers = list(dict.fromkeys(trained["optimizer"]))
-    colours = dict(zip(widths, plt.rcParams["axes.prop_cycle"].by_key()["color"][2:], strict=False))
+    colours = dict(zip(widths, itertools.cycle(plt.rcParams["axes.prop_cycle"].by_key()["color"][2:])))
     fig, axes = plt.subplots(1, len(optimizers), figsize=(11, 4.2), sharey=True, squeeze=False)
     for ax, opt in zip(axes[0], optimizers, strict=True):
         for (m, _), run in trained[trained["optimizer"] == opt].groupby(["width", "seed"], sort=False):
@@ -53,6 +65,11 @@ def min_norm_limit_plot(limit: pd.DataFrame, curves: pd.DataFrame) -> Figure:
     """Left: the sup distance to the minimum-norm spline against ``beta`` (``limit``: ``beta``, ``ramp network``,
     ``interior-point network``) with a slope-1 reference; right: ``curves`` (``x``, ``f``, ``model``: ``"data"``,
     ``"min-norm interpolating spline"`` and one model per ``beta``) approaching the spline."""
+    check_frame(limit, "limit", ["beta", "ramp network", "interior-point network"],
+                log=["beta", "ramp network", "interior-point network"])
+    check_frame(curves, "curves", ["x", "f", "model"], finite=["x"])
+    if not (curves["model"] == "data").any():
+        raise ValueError("curves has no rows with model == 'data'")
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.0))
     ax.loglog(limit["beta"], limit["ramp network"], "o-", label="ramp-Lasso network (kinks at data)")
     ax.loglog(limit["beta"], limit["interior-point network"], "s--", ms=4, label="interior-point network")
@@ -77,6 +94,19 @@ def kink_positions_plot(curves: pd.DataFrame, kinks: pd.DataFrame, beta: float, 
     """Top: the optimal networks of ``curves`` (``x``, ``f``, ``model``; ``"data"`` drawn as points) at ``beta``;
     bottom: the kinks (``kinks``: ``beta``, ``bias``, ``kink``) of each bias treatment, one row per ``beta``, over
     grey lines at the data points. ``styles`` maps a bias treatment to its colour and label."""
+    check_frame(curves, "curves", ["x", "f", "model"], finite=["x"])
+    check_frame(kinks, "kinks", ["beta", "bias", "kink"], finite=["kink"])
+    check_beta(beta)
+    check_keys(styles, "styles", [*curves.loc[curves["model"] != "data", "model"], *kinks["bias"]],
+               "curves['model'] and kinks['bias']")
+    if len(styles) != 2:
+        raise ValueError(
+            f"styles must map exactly two bias treatments (drawn above and below each row), got {len(styles)}"
+        )
+    for key, st in styles.items():
+        lacking = [k for k in ("color", "label", "marker") if k not in st]
+        if lacking:
+            raise ValueError(f"styles[{key!r}] lacks key(s) {lacking}; each style needs color, label and marker")
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 7), height_ratios=[1.1, 1], sharex=True)
     data = curves[curves["model"] == "data"]
     for model, sub in curves[curves["model"] != "data"].groupby("model", sort=False):

@@ -9,12 +9,26 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
+from cvxnn_core._validation import check_positive_int, check_positive_number
+from cvxnn_core.plotting._checks import check_frame, check_keys
+
 
 def relaxation_time_plot(timing: pd.DataFrame, methods: Mapping[str, str], slopes: Mapping[str, float],
                          n_rank: int) -> Figure:
     """Solve times of the vector-output programs (``timing``: ``sweep`` in ``{"n", "rank"}``, ``method``, ``n``,
     ``rank``, ``patterns``, ``solve time (s)``): against ``n`` at fixed rank (labels with the fitted log-log
     ``slopes``) and against the rank at ``n = n_rank``; ``methods`` maps a method to its label."""
+    check_frame(timing, "timing", ["sweep", "method", "n", "rank", "patterns", "solve time (s)"],
+                log=["n", "solve time (s)"], finite=["rank", "patterns"], choices={"sweep": ("n", "rank")})
+    if set(timing["sweep"]) != {"n", "rank"}:
+        raise ValueError("timing needs rows of both sweeps 'n' and 'rank' (one panel each)")
+    if not isinstance(methods, Mapping) or not methods:
+        raise ValueError("methods is empty (or not a dict); map at least one method of timing['method'] to its label")
+    absent = [m for m in methods if m not in set(timing["method"])]
+    if absent:
+        raise ValueError(f"timing has no rows for method(s) {absent}; methods must name values of timing['method']")
+    check_keys(slopes, "slopes", methods, "methods")
+    check_positive_int(n_rank, "n_rank")
     fig, (ax_n, ax_r) = plt.subplots(1, 2, figsize=(11, 3.9))
     by_n = timing[timing["sweep"] == "n"]
     for (m, label), marker in zip(methods.items(), "osD", strict=False):
@@ -41,6 +55,12 @@ def complexity_plot(cost: pd.DataFrame, length: int, n_fixed: int) -> Figure:
     """CNN solve times over the complete patch arrangement (``cost``: ``sweep`` in ``{"n", "h"}``, ``n``, ``h``,
     ``patterns``, ``solve_time``), annotated with the pattern counts: against ``n`` per filter size (signal
     length ``length``) and against ``h`` at ``n = n_fixed``."""
+    check_frame(cost, "cost", ["sweep", "n", "h", "patterns", "solve_time"], log=["n", "solve_time"],
+                finite=["h", "patterns"], choices={"sweep": ("n", "h")})
+    if set(cost["sweep"]) != {"n", "h"}:
+        raise ValueError("cost needs rows of both sweeps 'n' and 'h' (one panel each)")
+    check_positive_int(length, "length")
+    check_positive_int(n_fixed, "n_fixed")
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     by_n = cost[cost["sweep"] == "n"]
     for h, sub in by_n.groupby("h"):
@@ -70,6 +90,18 @@ def bounds_vs_time_plot(curves: pd.DataFrame, optimum: float, full_time: float,
     """Objective and relative distance to the optimum against wall time (``curves``: ``method``, ``seed``,
     ``time``, ``objective``, ``distance to optimum``): the cutting plane's two bounds in bold, gradient methods
     thin, with the full program's optimum and its solve time ``full_time``."""
+    check_frame(curves, "curves", ["method", "seed", "time", "objective", "distance to optimum"],
+                log=["time", "objective"], finite=["distance to optimum"])
+    check_positive_number(optimum, "optimum")
+    check_positive_number(full_time, "full_time")
+    if len(gradient_colours) == 0:
+        raise ValueError("gradient_colours must hold at least one colour")
+    cutting = ("cutting plane: upper bound", "cutting plane: lower bound")
+    odd = [m for m in curves["method"].unique()
+           if not isinstance(m, str) or (m.startswith("cutting") and m not in cutting)]
+    if odd:
+        raise ValueError(f"curves['method'] must be names (str); those starting with 'cutting' must be one of "
+                         f"{cutting}, got {odd[:5]}")
     gradient = [m for m in curves["method"].unique() if not m.startswith("cutting")]
     styles = {m: {"color": c, "lw": 0.9} for m, c in zip(gradient, list(gradient_colours) * 4, strict=False)}
     styles["cutting plane: upper bound"] = {"color": "C3", "lw": 2.4}
