@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from cvxnn_core._validation import check_positive_int, check_seed
+from cvxnn_core._shapes import check_seeds
+from cvxnn_core._validation import check_positive_int, check_positive_number
 
 __all__ = [
     "TrainResult",
@@ -104,9 +105,14 @@ def sweep(
     """``train(width, optimizer=..., lr=..., seed=..., progress=False, **kwargs)`` for every (optimizer, width, seed),
     in that order; ``optimizers`` maps ``"adam"``/``"sgd"`` to a step size (``None``: the trainer's default). A tqdm
     bar counts the runs."""
-    widths = [check_positive_int(m, "widths[i]") for m in widths]
-    seeds = [check_seed(s, "seeds[i]") for s in seeds]
-    if not widths or not seeds or not optimizers:
+    if isinstance(widths, str) or not isinstance(widths, Sequence | range | np.ndarray):
+        raise TypeError(f"widths must be a list of positive integers (one run each), got {widths!r}")
+    if not isinstance(optimizers, Mapping):
+        raise TypeError(f"optimizers must map 'adam'/'sgd' to a step size (None: the default), got "
+                        f"{type(optimizers).__name__}")
+    widths = [check_positive_int(m, f"widths[{i}]") for i, m in enumerate(widths)]
+    seeds = check_seeds(seeds)
+    if not widths or not optimizers:
         raise ValueError("widths, seeds and optimizers must each name at least one value")
     runs = [(opt, m, s) for opt in optimizers for m in widths for s in seeds]
     return [
@@ -119,6 +125,13 @@ def runs_table(runs: Sequence[TrainResult], optimum: float | None = None, **labe
     """One row per run: the ``labels`` (constant columns), ``optimizer``, ``width`` (``run.net.width``), ``seed``
     and the final ``objective``; given the certified ``optimum``, also ``optimum`` and ``relative excess``
     ``(objective - optimum) / optimum`` (never below ``-tol`` if the optimum is right)."""
+    runs = list(runs)
+    if not runs:
+        raise ValueError("runs is empty; pass the TrainResult list returned by a training sweep")
+    if not all(isinstance(r, TrainResult) for r in runs):
+        raise TypeError("runs must be TrainResult objects (as returned by the trainers)")
+    if optimum is not None:
+        optimum = check_positive_number(optimum, "optimum")
     table = pd.DataFrame([{**labels, "optimizer": r.optimizer, "width": r.net.width, "seed": r.seed,
                            "objective": r.objective} for r in runs])
     if optimum is not None:

@@ -142,12 +142,23 @@ def check_nonnegative_number(value: object, name: str) -> float:
     return out
 
 
-def check_same_targets(f: object, y: object, name: str = "f") -> tuple[np.ndarray, np.ndarray]:
+def check_same_targets(f: object, y: object, name: str = "f", *, finite: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Return predictions ``f`` and targets ``y`` of one shape: a single column of either is flattened first.
 
-    Any other difference (length, number of outputs) is an error: nothing is broadcast.
+    Any other difference (length, number of outputs) is an error: nothing is broadcast. ``y`` must be finite, and
+    ``f`` too when ``finite`` (a dual point; predictions of a diverged model may be non-finite, giving a non-finite
+    loss that the caller sees).
     """
-    fa, ya = np.asarray(f, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    _refuse_complex(f, name)
+    _refuse_complex(y, "y")
+    try:
+        fa, ya = np.asarray(f, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} and y must be numeric arrays") from exc
+    if not np.all(np.isfinite(ya)):
+        raise ValueError("y contains NaN or inf; remove those samples first")
+    if finite and not np.all(np.isfinite(fa)):
+        raise ValueError(f"{name} contains NaN or inf")
     if fa.ndim == 2 and fa.shape[1] == 1:
         fa = fa[:, 0]
     if ya.ndim == 2 and ya.shape[1] == 1:
@@ -268,6 +279,7 @@ def check_whitened(X: np.ndarray, atol: float, *, rows: bool, who: str, fix: str
 
     ``who`` names the closed form in the message and ``fix`` says how to whiten (or what to solve instead).
     """
+    atol = check_nonnegative_number(atol, "atol")
     n, d = X.shape
     if rows:
         label, gram, possible = "X X^T = I_n (orthonormal rows)", X @ X.T, n <= d
@@ -438,11 +450,18 @@ def check_ntk_weights(W1: object, a: object, d: int) -> tuple[np.ndarray, np.nda
     return W1, a
 
 
-def check_vector_training(X, Y, width, beta, optimizer, lr, defaults, epochs, init_scale, batch_size):
-    """Arguments of a vector-output training run; returns ``(X, Y, width, beta, optimizer, lr, epochs, batch)``."""
+def check_vector_training(X, Y, width, beta, optimizer, lr, defaults, epochs, init_scale, batch_size,
+                          max_entries=50_000_000):
+    """Arguments of a vector-output training run; returns ``(X, Y, width, beta, optimizer, lr, epochs, batch)``.
+    More than ``max_entries`` weights and activations (``width (n + d + c)``) are refused."""
     X, Y = check_X_Y(X, Y)
     beta = check_beta(beta)
     width = check_positive_int(width, "width")
+    limit = check_positive_int(max_entries, "max_entries")
+    if width * (X.shape[0] + X.shape[1] + Y.shape[1]) > limit:
+        raise ValueError(f"this call would build weights and activations, entries: about "
+                         f"{width * (X.shape[0] + X.shape[1] + Y.shape[1]):,} (max_entries = {limit:,}); use a "
+                         "smaller width, or pass a larger max_entries to go ahead")
     epochs = check_positive_int(epochs, "epochs")
     optimizer, lr, _ = check_optimizer(optimizer, lr, defaults)
     check_positive_number(init_scale, "init_scale")

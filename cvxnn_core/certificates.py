@@ -45,6 +45,7 @@ from cvxnn_core._validation import (
     check_loss,
     check_patterns,
     check_result_data,
+    check_same_targets,
     check_X,
     check_X_y,
     check_y,
@@ -121,7 +122,11 @@ def dual_certificate(
     else:
         patterns = check_patterns(patterns, X.shape[0])
         exact = _is_complete(X, patterns)
-    candidates = [negative_gradient(np.asarray(predictions, dtype=float), y, loss)]
+    if isinstance(primal, bool) or not isinstance(primal, int | float | np.integer | np.floating) \
+            or not np.isfinite(primal):
+        raise TypeError(f"primal must be a finite number (the point's objective), got {primal!r}")
+    predictions, _ = check_same_targets(predictions, y, "predictions", finite=True)
+    candidates = [negative_gradient(predictions, y, loss)]
     if dual is not None:
         lam = check_y(dual, X.shape[0], name="dual")
         if loss != "squared":  # move a slightly infeasible multiplier into the domain 0 <= lambda_j y_j <= 1

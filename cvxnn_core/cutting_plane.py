@@ -63,12 +63,15 @@ from tqdm import tqdm
 
 from cvxnn_core._cvx import SOLVER_OPTIONS, check_solver, run_problem
 from cvxnn_core._linalg import RELATIVE_RANK_RTOL
+from cvxnn_core._shapes import MAX_ENTRIES, check_array, check_size
 from cvxnn_core._validation import (
     check_beta,
     check_choice,
     check_patterns,
     check_positive_int,
+    check_positive_number,
     check_seed,
+    check_X,
     check_X_y,
 )
 from cvxnn_core.certificates import Certificate, dual_certificate
@@ -154,11 +157,29 @@ class RestrictedSolution:
 
 def relu_features(X: np.ndarray, U: np.ndarray) -> np.ndarray:
     """``A = (X U^T)_+``: column ``k`` is the ReLU feature ``(X u_k)_+`` of the direction ``u_k`` (row of ``U``)."""
+    X = check_X(X)
+    U = check_array(U, "U", (None, X.shape[1]), labels=("k", "d")) if np.size(U) else np.zeros((0, X.shape[1]))
     return np.maximum(X @ U.T, 0.0)
+
+
+def _check_lasso(A, y, c=None, beta=None, *, positive_beta: bool = False):
+    """The restricted Lasso's features ``A`` ``(n, k)`` (``k = 0`` allowed), targets ``(n,)``, coefficients ``(k,)``."""
+    if np.ndim(A) != 2:
+        raise ValueError(f"A must have shape (n, k) (one column per feature), got shape {np.shape(A)}")
+    A = np.asarray(A, dtype=np.float64)
+    if not np.all(np.isfinite(A)):
+        raise ValueError("A contains NaN or inf")
+    y = check_array(y, "y", (A.shape[0],), labels=("n",))
+    if c is not None:
+        c = check_array(c, "c", (A.shape[1],), labels=("k",)) if A.shape[1] else np.zeros(0)
+    if beta is not None:
+        beta = check_positive_number(beta, "beta") if positive_beta else check_beta(beta)
+    return A, y, c, beta
 
 
 def lasso_objective(A: np.ndarray, y: np.ndarray, c: np.ndarray, beta: float) -> float:
     """``0.5 ||A c - y||^2 + beta ||c||_1``, the restricted primal (= the network's weight-decay objective)."""
+    A, y, c, beta = _check_lasso(A, y, c, beta)
     return float(0.5 * np.sum((A @ c - y) ** 2) + beta * np.sum(np.abs(c)))
 
 
@@ -167,6 +188,8 @@ def network_of(U: np.ndarray, c: np.ndarray) -> TwoLayerNet:
 
     Rows of ``U`` must be unit vectors; zero coefficients are dropped. Weight decay ``= ||c||_1``.
     """
+    U = check_array(U, "U", (None, None), labels=("k", "d"))
+    c = check_array(np.ravel(c), "c", (U.shape[0],), labels=("k",))
     keep = c != 0
     root = np.sqrt(np.abs(c[keep]))
     W1 = U[keep] * root[:, None] if np.any(keep) else np.zeros((0, U.shape[1]))
@@ -179,6 +202,7 @@ def lasso_kkt_holds(A: np.ndarray, y: np.ndarray, c: np.ndarray, beta: float, rt
     ``a_j^T lambda = beta sign(c_j)`` where ``c_j != 0`` and ``|a_j^T lambda| <= beta`` where ``c_j = 0``:
     necessary and sufficient for optimality of the convex problem.
     """
+    A, y, c, beta = _check_lasso(A, y, c, beta)
     corr = A.T @ (y - A @ c)
     nz = c != 0
     on = np.all(np.abs(corr[nz] - beta * np.sign(c[nz])) <= rtol * beta)
@@ -200,6 +224,7 @@ def lasso_active_set(
     the previous cutting-plane iterate, new features at zero). Returns ``c`` only when
     :func:`lasso_kkt_holds` verifies it, else ``None``.
     """
+    A, y, c0, beta = _check_lasso(A, y, c0, beta)
     from scipy.linalg import qr, solve_triangular
 
     n, k = A.shape
@@ -276,6 +301,7 @@ def solve_restricted_lasso(
     solution is ``c = 0``, ``lambda = y``.
     """
     method = check_choice(method, "method", ("active_set", "interior_point"))  # type: ignore[assignment]
+    A, y, c0, beta = _check_lasso(A, y, c0, beta)
     n, k = A.shape
     if k == 0:
         return RestrictedSolution(np.zeros(0), np.zeros(n), float(0.5 * y @ y), y.copy(), None, True, "active_set")
@@ -310,6 +336,11 @@ def most_violated_neurons(
     patterns and signs divided by ``beta``, and the ``k`` (at most) best distinct unit directions ``U``
     ``(m, d)`` with their ratios, largest first.
     """
+    X = check_X(X)
+    patterns = check_patterns(patterns, X.shape[0])
+    lam = check_array(lam, "lam", (X.shape[0],), labels=("n",))
+    beta = check_positive_number(beta, "beta")
+    k = check_positive_int(k, "k")
     G = X.T @ (patterns * lam[:, None])  # (d, P)
     values, directions = [], []
     for i in range(patterns.shape[1]):
@@ -347,6 +378,7 @@ def cutting_plane(
     method: Literal["active_set", "interior_point"] = "active_set",
     solver: str | None = None,
     progress: bool = True,
+    max_entries: int = MAX_ENTRIES,
 ) -> CuttingPlaneResult:
     """Cutting-plane training of a two-layer ReLU network with weight decay (squared loss).
 
@@ -384,6 +416,9 @@ def cutting_plane(
     D = enumerate_patterns(X) if patterns is None else check_patterns(patterns, X.shape[0])
 
     d = X.shape[1]
+    check_size(int(init_neurons) * (X.shape[0] + d), check_positive_int(max_entries, "max_entries"),
+               what="initial neurons and their features, entries", keyword="max_entries",
+               alternative="start from fewer neurons (init_neurons)")
     U = np.random.default_rng(seed).standard_normal((int(init_neurons), d))
     U /= np.linalg.norm(U, axis=1, keepdims=True)
     c_prev = np.zeros(U.shape[0])

@@ -19,6 +19,16 @@ from typing import Literal
 
 import numpy as np
 
+from cvxnn_core._shapes import check_array
+from cvxnn_core._validation import (
+    check_beta,
+    check_choice,
+    check_nonnegative_number,
+    check_patterns,
+    check_positive_int,
+    check_X,
+    check_y,
+)
 from cvxnn_core.losses import Loss, best_dual_scale, dual_value
 from cvxnn_core.patterns import cone_projection
 
@@ -28,6 +38,7 @@ NO_CONSTRAINT_SCALE = 1e12  # t_max when every support is zero (lambda is feasib
 
 def adjoint(X: np.ndarray, patterns: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """``g_i = X^T D_i lambda`` for every pattern: ``(P, d)`` for ``lambda`` ``(n,)``, ``(P, d, c)`` for ``(n, c)``."""
+    X, patterns, lam = _check_dual_point(X, patterns, lam)
     if lam.ndim == 1:
         return (patterns * lam[:, None]).T @ X
     return np.einsum("np,nd,nc->pdc", patterns.astype(float), X, lam)
@@ -45,6 +56,7 @@ def cone_support(X: np.ndarray, patterns: np.ndarray, lam: np.ndarray, method: M
     ``= max(||Pi_{K_i}(g_i)||, ||Pi_{K_i}(-g_i)||)`` with ``g_i = X^T D_i lambda`` (two NNLS per pattern);
     ``"cone_free"`` returns the upper bound ``||g_i||`` (the gated support).
     """
+    method = check_choice(method, "method", ("exact", "cone_free"))
     if method == "cone_free":
         return gated_supports(X, patterns, lam)
     G = adjoint(X, patterns, lam)
@@ -80,7 +92,15 @@ def cone_supports(
     values (exact where ``exact`` is True, upper bounds elsewhere) and the projections ``Pi_{K_i}(g_j)`` ``(2P, d)``
     (zero where not computed).
     """
+    X, patterns, lam = _check_dual_point(X, patterns, lam)
+    if lam.ndim != 1:
+        raise ValueError(f"lam must have shape (n,) for the ReLU program's cone supports, got {lam.shape}")
+    beta = check_beta(beta)
     P = patterns.shape[1]
+    if upper is not None:
+        upper = check_array(upper, "upper", (2 * P,), labels=("2P",))
+    if top is not None:
+        top = check_positive_int(top, "top")
     G = adjoint(X, patterns, lam)
     G2 = np.vstack([G, -G])
     values = np.linalg.norm(G2, axis=1)
@@ -102,6 +122,13 @@ def cone_supports(
     return values, exact, directions
 
 
+def _check_dual_point(X, patterns, lam):
+    X = check_X(X)
+    patterns = check_patterns(patterns, X.shape[0])
+    lam = check_y(lam, X.shape[0], "lam", allow_2d=True)
+    return X, patterns, lam
+
+
 def scaled_dual_bound(
     lam: np.ndarray, y: np.ndarray, loss: Loss, beta: float, max_support: float
 ) -> tuple[float, float]:
@@ -111,12 +138,15 @@ def scaled_dual_bound(
     ``max_support`` is ``max_i support_i(lambda)`` over the program's blocks (:func:`gated_supports`,
     :func:`cone_support` or :func:`cone_supports`); ``lower`` is a lower bound on the program's optimum.
     """
+    beta = check_beta(beta)
+    max_support = check_nonnegative_number(max_support, "max_support")
     t = best_dual_scale(lam, y, loss, beta / max_support if max_support > 0 else NO_CONSTRAINT_SCALE)
     return t, float(dual_value(t * lam, y, loss))
 
 
 def relative_gap(primal: float, lower: float) -> float:
-    """``(primal - lower) / max(|primal|, 1e-300)``."""
+    """``(primal - lower) / max(|primal|, 1e-300)``; ``lower`` may be ``-inf`` (no bound yet)."""
+    primal, lower = _check_values(primal, lower)
     return float((primal - lower) / max(abs(primal), 1e-300))
 
 
@@ -132,5 +162,18 @@ def gap_on_scale(primal: float, lower: float, zero_value: float) -> float:
     A floor such as ``max(|primal|, eps)`` is not enough: at an interpolating optimum the gap is of first order in the
     residual and the ratio would not vanish.
     """
+    primal, lower = _check_values(primal, lower)
+    zero_value = check_nonnegative_number(zero_value, "zero_value")
     scale = abs(primal) if abs(primal) > ZERO_OPTIMUM_RTOL * zero_value else (zero_value if zero_value > 0 else 1.0)
     return float((primal - lower) / scale)
+
+
+def _check_values(primal: object, lower: object) -> tuple[float, float]:
+    for value, name in ((primal, "primal"), (lower, "lower")):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise TypeError(f"{name} must be a number, got {value!r}")
+    if not np.isfinite(primal):
+        raise ValueError(f"primal must be a finite number (an objective value), got {primal!r}")
+    if np.isnan(lower) or lower == np.inf:
+        raise ValueError(f"lower must be a number or -inf (no bound yet), got {lower!r}")
+    return float(primal), float(lower)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cvxnn_core._shapes import MAX_ENTRIES, check_array, check_size
 from cvxnn_core._validation import (
     check_nonnegative_number,
     check_patterns,
@@ -48,7 +49,7 @@ from cvxnn_core.recovery import TwoLayerNet
 
 
 def decision_grid(
-    Z: np.ndarray, resolution: int = 100, margin: float = 0.25
+    Z: np.ndarray, resolution: int = 100, margin: float = 0.25, *, max_entries: int = MAX_ENTRIES
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A regular grid covering the 2-D inputs ``Z`` ``(n, 2)`` for decision-region plots.
 
@@ -61,6 +62,8 @@ def decision_grid(
         raise ValueError(f"Z must have shape (n, 2) (raw 2-D inputs, no intercept column), got {Z.shape}")
     resolution = check_positive_int(resolution, "resolution")
     margin = check_nonnegative_number(margin, "margin")
+    check_size(4 * resolution**2, check_positive_int(max_entries, "max_entries"), what="a grid, entries",
+               keyword="max_entries", alternative="use a smaller resolution")
     lo, hi = Z.min(axis=0), Z.max(axis=0)
     pad = margin * np.maximum(hi - lo, 1e-12)
     xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
@@ -72,13 +75,16 @@ def decision_grid(
 def decision_scores(Z: np.ndarray, models: Mapping[str, TwoLayerNet], resolution: int = 100) -> pd.DataFrame:
     """The score of every model on the :func:`decision_grid` of the 2-D inputs ``Z`` (an intercept column is
     appended, as in training): a tidy frame with columns ``model``, ``x1``, ``x2``, ``score``."""
+    if not isinstance(models, Mapping) or not models:
+        raise TypeError(f"models must map names to networks (a non-empty dict), got {type(models).__name__}")
     _, _, points = decision_grid(Z, resolution)
     G = np.hstack([points, np.ones((points.shape[0], 1))])
     return pd.concat([pd.DataFrame({"model": name, "x1": points[:, 0], "x2": points[:, 1], "score": net.predict(G)})
                       for name, net in models.items()], ignore_index=True)
 
 
-def rectified_ellipsoid(X: np.ndarray, n_points: int = 720, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def rectified_ellipsoid(X: np.ndarray, n_points: int = 720, *, seed: int = 0,
+                        max_entries: int = MAX_ENTRIES) -> tuple[np.ndarray, np.ndarray]:
     """Points ``(X u)_+`` of the rectified ellipsoid for unit vectors ``u``: returns ``(U, Q)``.
 
     ``U`` is ``(n_points, d)``: for ``d = 2`` the angles ``2 pi k / n_points`` on the unit circle
@@ -88,12 +94,15 @@ def rectified_ellipsoid(X: np.ndarray, n_points: int = 720, *, seed: int = 0) ->
     """
     X = check_X(X)
     n_points = check_positive_int(n_points, "n_points")
+    seed = check_seed(seed)
     d = X.shape[1]
+    check_size(n_points * (X.shape[0] + d), check_positive_int(max_entries, "max_entries"),
+               what="points of the ellipsoid, entries", keyword="max_entries", alternative="use fewer points")
     if d == 2:
         t = 2.0 * np.pi * np.arange(n_points) / n_points
         U = np.c_[np.cos(t), np.sin(t)]
     else:
-        U = np.random.default_rng(check_seed(seed)).standard_normal((n_points, d))
+        U = np.random.default_rng(seed).standard_normal((n_points, d))
         U /= np.linalg.norm(U, axis=1, keepdims=True)
     return U, np.maximum(U @ X.T, 0.0)
 
@@ -109,6 +118,8 @@ def neuron_support_ratios(X: np.ndarray, net: TwoLayerNet, lam: np.ndarray, patt
     Neurons with ``w1_j = 0`` or ``w2_j = 0`` get ``nan``.
     """
     X = check_X(X)
+    if not isinstance(net, TwoLayerNet):
+        raise TypeError(f"net must be a recovery.TwoLayerNet, got {type(net).__name__}")
     lam = check_y(lam, X.shape[0], name="lam")
     patterns = check_patterns(patterns, X.shape[0])
     if net.W1.shape[1] != X.shape[1]:
@@ -132,8 +143,8 @@ def cone_cosine(w: np.ndarray, M: np.ndarray) -> float:
     """
     from scipy.optimize import lsq_linear
 
-    w = np.asarray(w, dtype=float).reshape(-1)
-    M = np.asarray(M, dtype=float)
+    w = check_array(np.ravel(w), "w", (None,), labels=("d",))
+    M = check_array(M, "M", (w.shape[0], None), labels=("d", "k"), fix="one column per combined vector")
     if M.ndim != 2 or M.shape[0] != w.shape[0]:
         raise ValueError(f"M must have shape (d, k) = ({w.shape[0]}, k) to match w, got {M.shape}")
     nw = float(np.linalg.norm(w))
@@ -187,7 +198,7 @@ def class_mean_similarity(
     if not np.all(np.isin(y, (-1.0, 1.0))):
         raise ValueError("y must hold labels in {-1, +1}")
     W1 = check_X(W1, "W1")
-    w2 = np.asarray(w2, dtype=float).reshape(-1)
+    w2 = check_array(np.ravel(w2), "w2", (W1.shape[0],), labels=("m",))
     if W1.shape[1] != X.shape[1]:
         raise ValueError(
             f"W1 has {W1.shape[1]} columns but X has {X.shape[1]}; drop the intercept column (net.W1[:, :-1])"
@@ -220,15 +231,29 @@ def strongest_neurons(
     """The at most ``k`` neurons with the largest weight ``c_j = ||w1_j|| |w2_j|`` holding at least ``min_share``
     of ``sum_j c_j``, strongest first, as ``(label, w1_j)``: the label reads ``<sign of w2_j> <share> | cos <cosine
     to the class means>`` (``similarity`` from :func:`class_mean_similarity` on the same ``W1``, ``w2``)."""
+    if not isinstance(similarity, ClassMeanSimilarity):
+        raise TypeError(f"similarity must be an interpretation.ClassMeanSimilarity (from class_mean_similarity), got "
+                        f"{type(similarity).__name__}")
+    W1 = check_X(W1, "W1")
+    w2 = check_array(np.ravel(w2), "w2", (W1.shape[0],), labels=("m",))
+    if W1.shape[0] != similarity.weights.size:
+        raise ValueError(f"W1 has {W1.shape[0]} rows but similarity has {similarity.weights.size} neurons; pass the "
+                         "W1 and w2 the similarity was computed from")
+    k = check_positive_int(k, "k")
+    min_share = check_nonnegative_number(min_share, "min_share")
+    if min_share > 1:
+        raise ValueError(f"min_share must lie in [0, 1] (a share of the total weight), got {min_share!r}")
     share = similarity.weights / similarity.weights.sum()
     order = [j for j in np.argsort(-similarity.weights)[:k] if share[j] >= min_share]
     return [(f"{'+' if w2[j] > 0 else '-'} {share[j]:.2f} | cos {similarity.per_neuron[j]:.2f}", W1[j]) for j in order]
 
 
 def random_data_combinations(
-    X: np.ndarray, y: np.ndarray, n_directions: int, *, seed: int = 0
+    X: np.ndarray, y: np.ndarray, n_directions: int, *, seed: int = 0, max_entries: int = MAX_ENTRIES
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Random neurons of the autoencoder form with a random dual point: a control for :func:`class_mean_similarity`.
+
+    ``n_directions (n + d)`` entries above ``max_entries`` are refused.
 
     ``w_k = s_k X^T (a_k * y)`` with weights ``a_k`` uniform on ``[0, 1]^n`` and a random sign ``s_k``: a
     non-negative combination of the label-signed inputs, as every optimal neuron is (with ``a = lambda y`` on its
@@ -238,6 +263,8 @@ def random_data_combinations(
     X = check_X(X)
     y = check_y(y, X.shape[0])
     n_directions = check_positive_int(n_directions, "n_directions")
+    check_size(n_directions * (X.shape[0] + X.shape[1]), check_positive_int(max_entries, "max_entries"),
+               what="random neurons, entries", keyword="max_entries", alternative="draw fewer directions")
     rng = np.random.default_rng(check_seed(seed))
     A = rng.uniform(0.0, 1.0, size=(n_directions, X.shape[0]))
     signs = rng.choice([-1.0, 1.0], size=n_directions)
@@ -256,17 +283,20 @@ class SimilarityControls:
 
 
 def similarity_controls(
-    X: np.ndarray, labels: np.ndarray, y: np.ndarray, n_directions: int, *, seed: int = 0
+    X: np.ndarray, labels: np.ndarray, y: np.ndarray, n_directions: int, *, seed: int = 0,
+    max_entries: int = MAX_ENTRIES,
 ) -> SimilarityControls:
     """What :func:`class_mean_similarity` gives without optimisation, on the same data: ``n_directions`` Gaussian
     directions ``N(0, I)`` with random signs, and as many random non-negative combinations of the label-signed
     inputs. A learned neuron resembles the class means only as far as it beats these."""
     X = check_X(X)
     n_directions = check_positive_int(n_directions, "n_directions")
+    check_size(n_directions * (X.shape[0] + X.shape[1]), check_positive_int(max_entries, "max_entries"),
+               what="random neurons, entries", keyword="max_entries", alternative="draw fewer directions")
     rng = np.random.default_rng(check_seed(seed))
     gaussian = class_mean_similarity(rng.standard_normal((n_directions, X.shape[1])),
                                      rng.choice([-1.0, 1.0], n_directions), X, labels, y)
-    W_span, s_span = random_data_combinations(X, y, n_directions, seed=seed)
+    W_span, s_span = random_data_combinations(X, y, n_directions, seed=seed, max_entries=max_entries)
     return SimilarityControls(gaussian, float(np.quantile(gaussian.per_neuron, 0.99)),
                               class_mean_similarity(W_span, s_span, X, labels, y))
 

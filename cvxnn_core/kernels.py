@@ -44,9 +44,11 @@ from typing import Literal
 
 import numpy as np
 
+from cvxnn_core._shapes import MAX_ENTRIES, check_size
 from cvxnn_core._validation import (
     check_choice,
     check_kernel_regression,
+    check_nonnegative_number,
     check_ntk_weights,
     check_pair,
     check_positive_int,
@@ -136,8 +138,7 @@ def kernel_regression(K_train: np.ndarray, y: np.ndarray, K_test: np.ndarray, ri
     """
     K_train, y, K_test = check_kernel_regression(K_train, y, K_test)
     n = K_train.shape[0]
-    if isinstance(ridge, bool) or not np.isfinite(ridge) or ridge < 0:
-        raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
+    ridge = check_nonnegative_number(ridge, "ridge")
     if ridge > 0:
         alpha = np.linalg.solve(K_train + ridge * np.eye(n), y)
     else:
@@ -260,6 +261,7 @@ def lazy_gradient_descent(
     lr: float | None = None,
     seed: int = 0,
     layers: Layers = "both",
+    max_entries: int = MAX_ENTRIES,
 ) -> LazyTrainResult:
     r"""Full-batch gradient descent on ``0.5 ||f(X) - y||^2`` (no weight decay) in the NTK parameterisation.
 
@@ -290,6 +292,9 @@ def lazy_gradient_descent(
     if width % 2:
         raise ValueError(f"width must be even (the initialisation uses antisymmetric pairs of neurons), got {width}")
     steps = check_positive_int(steps, "steps")
+    check_size(width * (X.shape[0] + X.shape[1]) + steps, check_positive_int(max_entries, "max_entries"),
+               what="neurons, activations and history, entries", keyword="max_entries",
+               alternative="use a smaller width or fewer steps")
     seed = check_seed(seed)
     layers = check_choice(layers, "layers", LAYERS)  # type: ignore[assignment]
     if lr is None:

@@ -22,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 
-from cvxnn_core._validation import check_labels_pm1, check_loss, check_same_targets
+from cvxnn_core._validation import check_labels_pm1, check_loss, check_nonnegative_number, check_same_targets
 
 Loss = Literal["squared", "hinge", "logistic"]
 
@@ -47,6 +47,8 @@ def negative_gradient(f: np.ndarray, y: np.ndarray, loss: Loss = "squared") -> n
 
     Hinge: ``y_j * 1[y_j f_j <= 1]``; logistic: ``y_j * sigmoid(-y_j f_j)``.
     """
+    loss = check_loss(loss)
+    f, y = _same(f, y, "f", loss)
     if loss == "squared":
         return y - f
     if loss == "hinge":
@@ -61,6 +63,8 @@ def dual_value(lam: np.ndarray, y: np.ndarray, loss: Loss = "squared") -> float:
 
     The squared loss also takes vector targets (``lambda`` and ``y`` of shape ``(n, c)``, inner products summed).
     """
+    loss = check_loss(loss)
+    lam, y = _same(lam, y, "lam", loss, finite=True)
     if loss == "squared":
         return float(np.sum(lam * y) - 0.5 * np.sum(lam * lam))
     s = lam * y
@@ -85,6 +89,9 @@ def best_dual_scale(lam: np.ndarray, y: np.ndarray, loss: Loss, t_max: float) ->
     caps ``t`` at ``hi = min(t_max, 1 / max_j lam_j y_j)``; the hinge dual is linear and increasing (``t = hi``), the
     logistic one concave, maximised by a bounded scalar search and compared with the ends ``hi`` and ``min(1, hi)``.
     """
+    loss = check_loss(loss)
+    lam, y = _same(lam, y, "lam", loss, finite=True)
+    t_max = check_nonnegative_number(t_max, "t_max")
     if loss == "squared":
         nrm = float(np.sum(lam * lam))
         t = float(np.sum(lam * y)) / nrm if nrm > 0 else 0.0
@@ -101,3 +108,14 @@ def best_dual_scale(lam: np.ndarray, y: np.ndarray, loss: Loss, t_max: float) ->
         lambda t: -dual_value(t * lam, y, loss), bounds=(0.0, hi), method="bounded", options={"xatol": 1e-12 * hi}
     )
     return float(max([res.x, hi, min(1.0, hi)], key=lambda t: dual_value(t * lam, y, loss)))
+
+
+def _same(f, y, name: str, loss: str, finite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``f`` (or a dual point) and ``y`` of one shape (vector targets only for the squared loss), +-1 labels for the
+    margin losses."""
+    two_d = np.ndim(y) == 2 and np.shape(y)[1] > 1
+    f, y = check_same_targets(f, y, name, finite=finite)
+    if two_d and loss != "squared":
+        raise ValueError(f"vector targets y of shape (n, c) are supported with loss='squared' only, got loss={loss!r}")
+    check_labels_pm1(y, loss)
+    return f, y

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from cvxnn_core._shapes import MAX_ENTRIES, check_size
 from cvxnn_core._training import TrainResult, limit_threads, show_progress, sweep
 from cvxnn_core._training import runs_table as runs_table  # re-exported: the table every chapter makes of its runs
 from cvxnn_core._validation import (
@@ -45,7 +46,12 @@ DEFAULT_LR = {"adam": 1e-2, "sgd": 1e-3}
 
 
 def torch_loss(f: torch.Tensor, y: torch.Tensor, loss: Loss) -> torch.Tensor:
-    """The loss of :mod:`cvxnn_core.losses` on torch tensors (sums over samples)."""
+    """The loss of :mod:`cvxnn_core.losses` on torch tensors of one shape (sums over samples)."""
+    if not isinstance(f, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(f"f and y must be torch tensors, got {type(f).__name__} and {type(y).__name__}")
+    if f.shape != y.shape:
+        raise ValueError(f"f has shape {tuple(f.shape)} but y has shape {tuple(y.shape)}; nothing is broadcast")
+    loss = check_loss(loss)
     if loss == "squared":
         return 0.5 * torch.sum((f - y) ** 2)
     if loss == "hinge":
@@ -81,6 +87,7 @@ def train_two_layer(
     free_bias: bool = False,
     progress: bool | None = None,
     lr_end: float | None = None,
+    max_entries: int = MAX_ENTRIES,
 ) -> TrainResult:
     """Train ``f(X) = (X W1^T)_+ w2`` of the given ``width`` on the weight-decay objective.
 
@@ -108,6 +115,9 @@ def train_two_layer(
     check_labels_pm1(y, loss)
     width = check_positive_int(width, "width")
     epochs = check_positive_int(epochs, "epochs")
+    check_size(width * (X.shape[0] + X.shape[1]) + epochs, check_positive_int(max_entries, "max_entries"),
+               what="weights, activations and history, entries", keyword="max_entries",
+               alternative="use a smaller width or fewer epochs")
     seed = check_seed(seed)
     optimizer = check_choice(optimizer, "optimizer", ("adam", "sgd"))  # type: ignore[assignment]
     lr = DEFAULT_LR[optimizer] if lr is None else check_positive_number(lr, "lr")

@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from cvxnn_core._linalg import row_space_coordinates
+from cvxnn_core._shapes import MAX_ENTRIES, check_size
 from cvxnn_core._validation import check_positive_int, check_seed, check_X
 
 MAX_ENUMERATION_SUBSETS = 300_000
@@ -29,7 +30,10 @@ _ZERO_TOL = 1e-9
 
 def unique_patterns(D: np.ndarray) -> np.ndarray:
     """Distinct, non-empty columns of a boolean ``(n, P)`` array, in order of first appearance."""
-    D = np.asarray(D, dtype=bool)
+    D = np.asarray(D)
+    if D.dtype != np.bool_ or D.ndim != 2:
+        raise TypeError(f"D must be a boolean array (n, P), got dtype {D.dtype}, shape {D.shape}; compare instead, "
+                        "e.g. X @ G >= 0")
     D = D[:, D.any(axis=0)]
     if D.shape[1] == 0:
         return D
@@ -59,19 +63,26 @@ def patterns_of_weights(X: np.ndarray, W1: np.ndarray) -> np.ndarray:
     """Patterns ``1[X w1_j >= 0]`` of the neurons ``W1`` (shape ``(m, d)``), deduplicated."""
     X = check_X(X)
     W1 = np.atleast_2d(np.asarray(W1, dtype=np.float64))
-    if W1.shape[1] != X.shape[1]:
+    if W1.ndim != 2 or W1.shape[1] != X.shape[1]:
         raise ValueError(f"W1 must have shape (m, {X.shape[1]}) to match X, got {W1.shape}")
+    if not np.all(np.isfinite(W1)):
+        raise ValueError("W1 contains NaN or inf")
     return unique_patterns(X @ W1.T >= 0)
 
 
-def sample_gates(X: np.ndarray, n_patterns: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def sample_gates(X: np.ndarray, n_patterns: int, *, seed: int = 0,
+                 max_entries: int = MAX_ENTRIES) -> tuple[np.ndarray, np.ndarray]:
     """Sample Gaussian gates ``g_i ~ N(0, I_d)`` and return ``(D, G)``.
 
     ``D = 1[X G >= 0]`` restricted to distinct non-empty columns (so ``P <= n_patterns``) and ``G``
-    of shape ``(d, P)`` holds the gate that produced each kept column.
+    of shape ``(d, P)`` holds the gate that produced each kept column. ``n_patterns (n + d)`` entries above
+    ``max_entries`` are refused before sampling.
     """
     X = check_X(X)
     n_patterns = check_positive_int(n_patterns, "n_patterns")
+    check_size(n_patterns * (X.shape[0] + X.shape[1]), check_positive_int(max_entries, "max_entries"),
+               what=f"{n_patterns:,} gates and their patterns, entries", keyword="max_entries",
+               alternative="sample fewer patterns (n_patterns)")
     rng = np.random.default_rng(check_seed(seed))
     G = rng.standard_normal((X.shape[1], n_patterns))
     D = X @ G >= 0
@@ -87,12 +98,12 @@ def sample_gates(X: np.ndarray, n_patterns: int, *, seed: int = 0) -> tuple[np.n
     return D[:, first], G[:, first]
 
 
-def sample_patterns(X: np.ndarray, n_patterns: int, *, seed: int = 0) -> np.ndarray:
+def sample_patterns(X: np.ndarray, n_patterns: int, *, seed: int = 0, max_entries: int = MAX_ENTRIES) -> np.ndarray:
     """Sample activation patterns ``D_i = 1[X g_i >= 0]`` from Gaussian gates ``g_i ~ N(0, I_d)``.
 
     Returns a boolean ``(n, P)`` array of distinct, non-empty columns with ``P <= n_patterns``.
     """
-    return sample_gates(X, n_patterns, seed=seed)[0]
+    return sample_gates(X, n_patterns, seed=seed, max_entries=max_entries)[0]
 
 
 def cone_projection(X: np.ndarray, pattern: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -110,8 +121,12 @@ def cone_projection(X: np.ndarray, pattern: np.ndarray, v: np.ndarray) -> np.nda
     pattern, v = np.asarray(pattern), np.asarray(v, dtype=np.float64)
     if pattern.shape != (X.shape[0],):
         raise ValueError(f"pattern must have shape (n,) = ({X.shape[0]},) like the rows of X, got {pattern.shape}")
+    if pattern.dtype != np.bool_ and not np.all(np.isin(pattern, (0, 1))):
+        raise ValueError("pattern must be boolean (True where the neuron is active), got values other than 0/1")
     if v.shape != (X.shape[1],):
         raise ValueError(f"v must have shape (d,) = ({X.shape[1]},) like the columns of X, got {v.shape}")
+    if not np.all(np.isfinite(v)):
+        raise ValueError("v contains NaN or inf")
     if not np.any(v):
         return np.zeros_like(v)
     At = ((2.0 * pattern - 1.0)[:, None] * X).T
@@ -129,10 +144,15 @@ def _nnls_optimal(At: np.ndarray, v: np.ndarray, mu: np.ndarray, rtol: float = 1
 
 
 def max_pattern_count(n: int, r: int) -> int:
-    """Upper bound ``2 * sum_{k=0}^{r-1} C(n-1, k)`` on the chambers of ``n`` hyperplanes in rank ``r``."""
-    if r <= 0:
+    """Upper bound ``2 * sum_{k=0}^{r-1} C(n-1, k)`` on the chambers of ``n`` hyperplanes in rank ``r``
+    (``n >= 0``, ``r >= 0``; terms with ``k >= n`` vanish, so ``r`` is capped at ``n``)."""
+    for value, name in ((n, "n"), (r, "r")):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    n, r = int(n), int(r)
+    if r <= 0 or n == 0:
         return 1
-    return 2 * sum(comb(n - 1, k) for k in range(r))
+    return 2 * sum(comb(n - 1, k) for k in range(min(r, n)))
 
 
 def _chambers(Z: np.ndarray, progress: bool = False) -> np.ndarray:

@@ -49,7 +49,16 @@ from cvxnn_core._cvx import (
     solve_linked,
 )
 from cvxnn_core._shapes import check_array
-from cvxnn_core._validation import check_beta, check_choice, check_labels_pm1, check_loss, check_patterns, check_X_y
+from cvxnn_core._validation import (
+    check_beta,
+    check_choice,
+    check_labels_pm1,
+    check_loss,
+    check_patterns,
+    check_result_data,
+    check_X,
+    check_X_y,
+)
 from cvxnn_core.losses import Loss, loss_value
 
 Kind = Literal["relu", "gated_relu"]
@@ -100,11 +109,19 @@ class ConvexResult:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """``sum_i D_i X (v_i - w_i)`` on the training data ``X`` the patterns were built from."""
+        X = check_X(X)
+        check_result_data(X, self)
         return convex_predictions(X, self.patterns, self.V - self.W)
 
 
 def convex_predictions(X: np.ndarray, patterns: np.ndarray, U: np.ndarray) -> np.ndarray:
     """``sum_i D_i X u_i`` for ``U`` of shape ``(P, d)`` (row sums of ``D * (X U^T)``), or ``(P, d, c)``: ``(n, c)``."""
+    X = check_X(X)
+    patterns = check_patterns(patterns, X.shape[0])
+    if np.ndim(U) not in (2, 3) or np.shape(U)[:2] != (patterns.shape[1], X.shape[1]):
+        raise ValueError(f"U must have shape (P, d) = ({patterns.shape[1]}, {X.shape[1]}) or (P, d, c), got "
+                         f"{np.shape(U)}")
+    U = np.asarray(U, dtype=np.float64)
     if U.ndim == 3:
         return np.einsum("np,npc->nc", patterns.astype(float), np.einsum("nd,pdc->npc", X, U))
     return np.sum(patterns * (X @ U.T), axis=1)
@@ -127,6 +144,7 @@ def convex_objective(
     """
     X, y = check_X_y(X, y, allow_2d=np.ndim(V) == 3)
     patterns = check_patterns(patterns, X.shape[0])
+    beta = check_beta(beta)
     V, W = np.asarray(V, dtype=np.float64), np.asarray(W, dtype=np.float64)
     shape = (patterns.shape[1], X.shape[1], *y.shape[1:])
     for name, B in (("V", V), ("W", W)):
@@ -148,6 +166,7 @@ def zero_is_optimal(X: np.ndarray, y: np.ndarray, beta: float, patterns: np.ndar
     """
     from cvxnn_core.losses import negative_gradient
 
+    X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, vector_ok=True)
     lam = negative_gradient(np.zeros_like(y), y, loss)
     G = np.einsum("np,nd,n...->pd...", patterns.astype(float), X, lam)
     return bool(np.max(block_norms(G), initial=0.0) <= beta)

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cvxnn_core._validation import check_beta, check_loss, check_penalised_bias, check_X, check_X_y
+from cvxnn_core._shapes import check_array
+from cvxnn_core._validation import (
+    check_beta,
+    check_loss,
+    check_nonnegative_number,
+    check_penalised_bias,
+    check_X,
+    check_X_y,
+)
 from cvxnn_core.losses import Loss, loss_value
 from cvxnn_core.programs import ConvexResult, convex_predictions
 
@@ -44,8 +52,23 @@ class TwoLayerNet:
     free_bias: bool = False
 
     def __post_init__(self) -> None:
-        W1 = np.atleast_2d(np.asarray(self.W1, dtype=np.float64))
-        w2 = np.asarray(self.w2, dtype=np.float64).reshape(-1)
+        try:
+            W1 = np.atleast_2d(np.asarray(self.W1, dtype=np.float64))
+            w2 = np.asarray(self.w2, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError("W1 (m, d) and w2 (m,) must be numeric arrays") from exc
+        if W1.ndim != 2:
+            raise ValueError(f"W1 must have shape (m, d), got shape {W1.shape}")
+        if w2.ndim == 2 and w2.shape[1] == 1:
+            w2 = w2[:, 0]
+        if w2.ndim > 1:
+            raise ValueError(f"w2 must have shape (m,), got shape {w2.shape}")
+        w2 = w2.reshape(-1)
+        if not (np.all(np.isfinite(W1)) and np.all(np.isfinite(w2))):
+            raise ValueError("W1 and w2 contain NaN or inf; pass finite weights")
+        if isinstance(self.b2, bool) or not isinstance(self.b2, int | float | np.integer | np.floating) \
+                or not np.isfinite(self.b2):
+            raise TypeError(f"b2 must be a finite number, got {self.b2!r}")
         if W1.shape[0] != w2.shape[0]:
             raise ValueError(f"W1 has {W1.shape[0]} neurons (rows) but w2 has {w2.shape[0]} entries")
         if self.b2 != 0 and not self.free_bias:
@@ -92,6 +115,13 @@ class GatedNet:
     G: np.ndarray
     U: np.ndarray
 
+    def __post_init__(self) -> None:
+        G = check_array(self.G, "G", (None, None), labels=("d", "P"))
+        U = check_array(self.U, "U", (G.shape[1], G.shape[0]) + ((None,) if np.ndim(self.U) == 3 else ()),
+                        labels=("P", "d", "c")[: max(np.ndim(self.U), 2)], fix="one block per gate")
+        object.__setattr__(self, "G", G)
+        object.__setattr__(self, "U", U)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """``sum_i 1[X g_i >= 0] * X u_i``, shape ``(n,)`` (or ``(n, c)``)."""
         X = check_X(X)
@@ -115,6 +145,7 @@ def nonconvex_objective(X: np.ndarray, y: np.ndarray, net: TwoLayerNet, beta: fl
 
 def relu_network(result: ConvexResult) -> TwoLayerNet:
     """The ReLU network of a convex ReLU solution: one neuron per non-zero block (see module docstring)."""
+    _check_result(result)
     if result.kind != "relu":
         raise ValueError(f"relu_network needs a ReLU solution; got kind={result.kind!r}, use gated_network")
     blocks = np.concatenate([result.V, result.W])
@@ -133,9 +164,11 @@ def relu_network(result: ConvexResult) -> TwoLayerNet:
 
 def gated_network(result: ConvexResult, gates: np.ndarray | None = None) -> GatedNet:
     """The gated-ReLU model of a gated solution; ``gates`` ``(d, P)`` default to ``result.gates``."""
+    _check_result(result)
     if result.kind != "gated_relu":
         raise ValueError(f"gated_network needs a gated-ReLU solution; got kind={result.kind!r}")
-    G = result.gates if gates is None else np.asarray(gates, dtype=float)
+    G = result.gates if gates is None else check_array(gates, "gates", (result.V.shape[1], result.V.shape[0]),
+                                                       labels=("d", "P"))
     if G is None:
         raise ValueError("the gates are unknown: pass gates=G from sample_gates(X, n_patterns) or solve with gates=G")
     return GatedNet(G=G, U=result.V)
@@ -143,6 +176,7 @@ def gated_network(result: ConvexResult, gates: np.ndarray | None = None) -> Gate
 
 def balance(net: TwoLayerNet) -> TwoLayerNet:
     """Rescale each neuron to ``||w1_j|| = |w2_j|``: same predictions, minimal weight decay."""
+    _check_net(net)
     check_penalised_bias(net, "balance")
     norms = np.linalg.norm(net.W1, axis=1)
     c = norms * np.abs(net.w2)
@@ -161,6 +195,10 @@ def prune_neurons(X: np.ndarray, net: TwoLayerNet, *, rtol: float = 1e-10) -> Tw
     weight decay of the result is ``beta * sum_j c_j``, never more than that of ``net``.
     """
     X = check_X(X)
+    _check_net(net)
+    rtol = check_nonnegative_number(rtol, "rtol")
+    if rtol >= 1:
+        raise ValueError(f"rtol must lie in [0, 1) (a relative singular value), got {rtol!r}")
     check_penalised_bias(net, "prune_neurons")
     if X.shape[1] != net.W1.shape[1]:
         raise ValueError(
@@ -191,3 +229,14 @@ def prune_neurons(X: np.ndarray, net: TwoLayerNet, *, rtol: float = 1e-10) -> Tw
         c, U, s, Z = c[keep], U[keep], s[keep], Z[:, keep]
     root = np.sqrt(c)
     return TwoLayerNet(W1=U * root[:, None], w2=s * root)
+
+
+def _check_net(net: object) -> None:
+    if not isinstance(net, TwoLayerNet):
+        raise TypeError(f"net must be a recovery.TwoLayerNet, got {type(net).__name__}")
+
+
+def _check_result(result: object) -> None:
+    if not isinstance(result, ConvexResult):
+        raise TypeError(f"result must be a programs.ConvexResult (from solve_relu / solve_gated_relu), got "
+                        f"{type(result).__name__}")

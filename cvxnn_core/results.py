@@ -52,10 +52,22 @@ class ClaimSpec:
     threshold: float | str
     paper: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.op not in _OPS:
+            raise ValueError(f"claim {self.id} has op {self.op!r}; choose one of {sorted(_OPS)}")
+        if self.kind not in CLAIM_KINDS:
+            raise ValueError(f"claim {self.id} has kind {self.kind!r}; choose one of {CLAIM_KINDS}")
+        t = self.threshold
+        if isinstance(t, bool) or not isinstance(t, int | float | str) or (isinstance(t, str) and not t) \
+                or (not isinstance(t, str) and not math.isfinite(t)):
+            raise ValueError(f"claim {self.id} needs a finite numeric threshold or a parameter name, got {t!r}")
+
 
 def chapter_spec_path(slug: str, start: str | os.PathLike[str] | None = None) -> Path:
     """``book/<slug>.toml`` seen from ``start`` (default: the working directory) or one of its parents, or
     ``<slug>.toml`` beside ``start`` (a notebook opened from ``book/``)."""
+    if not isinstance(slug, str) or not slug:
+        raise TypeError(f"slug must be a non-empty string (a chapter's name), got {slug!r}")
     here = Path(start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         for candidate in (folder / "book" / f"{slug}.toml", folder / f"{slug}.toml"):
@@ -69,8 +81,12 @@ def chapter_spec_path(slug: str, start: str | os.PathLike[str] | None = None) ->
 
 def claim_specs(slug: str, table: Mapping[str, Any]) -> dict[str, ClaimSpec]:
     """The ``[[claims]]`` of a chapter file (parsed TOML ``table``) as specs keyed by id ``<slug>.<name>``."""
+    if not isinstance(table, Mapping):
+        raise TypeError(f"table must be a parsed TOML table (a dict), got {type(table).__name__}")
     specs = {}
     for entry in table.get("claims", []):
+        if not isinstance(entry, Mapping):
+            raise TypeError(f"book/{slug}.toml: every [[claims]] entry must be a table, got {entry!r}")
         try:
             spec = ClaimSpec(
                 id=f"{slug}.{entry['name']}",
@@ -83,10 +99,10 @@ def claim_specs(slug: str, table: Mapping[str, Any]) -> dict[str, ClaimSpec]:
             )
         except KeyError as exc:
             raise ValueError(f"book/{slug}.toml: a [[claims]] entry lacks {exc.args[0]!r}: {dict(entry)}") from None
-        if spec.op not in _OPS:
-            raise ValueError(f"book/{slug}.toml: claim {spec.id} has op {spec.op!r}; choose one of {sorted(_OPS)}")
-        if isinstance(spec.threshold, bool) or not isinstance(spec.threshold, int | float | str):
-            raise ValueError(f"book/{slug}.toml: claim {spec.id} needs a numeric threshold or a parameter name")
+        except ValueError as exc:
+            raise ValueError(f"book/{slug}.toml: {exc}") from None
+        if spec.id in specs:
+            raise ValueError(f"book/{slug}.toml: claim {spec.id} is declared twice")
         specs[spec.id] = spec
     return specs
 
@@ -99,6 +115,10 @@ def load_claim_specs(slug: str, start: str | os.PathLike[str] | None = None) -> 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -145,6 +165,12 @@ class Recorder:
     ) -> None:
         if chapter is not None and claims is not None:
             raise ValueError("pass chapter (its book/<slug>.toml is read) or claims, not both")
+        if not isinstance(output_dir, str | os.PathLike):
+            raise TypeError(f"output_dir must be a str or os.PathLike, got {type(output_dir).__name__}")
+        if claims is not None and (not isinstance(claims, Mapping) or any(
+                not isinstance(spec, ClaimSpec) or key != spec.id for key, spec in claims.items())):
+            raise TypeError("claims must map each claim id to its ClaimSpec (as claim_specs returns)")
+        _check_storable(meta or {}, "meta")
         self.claims: dict[str, ClaimSpec] = dict(claims or {}) if chapter is None else load_claim_specs(chapter)
         self.output_dir = Path(output_dir)
         self.path = self.output_dir / NUMBERS_FILE
@@ -214,12 +240,41 @@ class Recorder:
 
 def load_numbers(output_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a chapter's ``numbers.json``."""
-    return json.loads((Path(output_dir) / NUMBERS_FILE).read_text(encoding="utf-8"))
+    path = Path(output_dir) / NUMBERS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no {NUMBERS_FILE} in {output_dir}: run the chapter first")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); rerun the chapter") from None
+
+
+def _check_storable(value: Any, name: str) -> None:
+    """Refuse what ``numbers.json`` cannot hold, naming the entry."""
+    try:
+        json.dumps(_jsonable(value))
+    except TypeError:
+        bad = [k for k, v in value.items() if _not_storable(v)] if isinstance(value, dict) else []
+        where = f"{name}[{bad[0]!r}]" if bad else name
+        raise TypeError(f"{where}: {type(value[bad[0]] if bad else value).__name__} cannot be stored in "
+                        f"{NUMBERS_FILE}") from None
+
+
+def _not_storable(value: Any) -> bool:
+    try:
+        json.dumps(_jsonable(value))
+    except TypeError:
+        return True
+    return False
 
 
 def run_metadata(**parameters: Any) -> dict[str, Any]:
     """Versions of the numerical stack, the git commit of the working tree and the given parameters."""
     import importlib.metadata as md
+
+    for key, value in parameters.items():
+        if _not_storable(value):
+            raise TypeError(f"parameter {key!r}: {type(value).__name__} cannot be stored in {NUMBERS_FILE}")
     import platform
     import subprocess
 

@@ -308,7 +308,8 @@ def kink_positions(net: TwoLayerNet, *, rtol: float = 1e-6) -> np.ndarray:
             f"kink_positions needs a network on 1-D inputs with an intercept column (W1 of shape (m, 2)), "
             f"got W1 of shape {net.W1.shape}"
         )
-    if not (np.isfinite(rtol) and 0 <= rtol < 1):
+    if isinstance(rtol, bool) or not isinstance(rtol, int | float | np.integer | np.floating) \
+            or not (np.isfinite(rtol) and 0 <= rtol < 1):
         raise ValueError(f"rtol must be a number in [0, 1), got {rtol!r}")
     slope_change = np.abs(net.W1[:, 0] * net.w2)
     keep = (slope_change > rtol * float(np.max(slope_change, initial=0.0))) & (net.W1[:, 0] != 0)

@@ -60,7 +60,8 @@ class WhitenedData:
 
     def energy_rank(self, energy: float) -> int:
         """Smallest ``k`` whose top-``k`` directions hold at least the share ``energy`` in ``(0, 1]`` of ``sum s^2``."""
-        if isinstance(energy, bool) or not isinstance(energy, int | float) or not 0 < energy <= 1:
+        if isinstance(energy, bool) or not isinstance(energy, int | float | np.integer | np.floating) \
+                or not 0 < energy <= 1:
             raise ValueError(f"energy must be a number in (0, 1], got {energy!r}")
         share = np.cumsum(self.s**2) / np.sum(self.s**2)
         return int(min(np.searchsorted(share, energy - 1e-12) + 1, self.rank))
@@ -88,6 +89,16 @@ def whiten(X: np.ndarray) -> WhitenedData:
     return WhitenedData(mean=mean, U=U, s=s, V=V)
 
 
+def _truncate(white: WhitenedData, rank: object) -> WhitenedData:
+    """The top-``rank`` directions of ``white`` (all of them for ``None``), refused with ``rank`` named."""
+    if rank is None:
+        return white
+    rank = check_positive_int(rank, "rank")
+    if rank > white.rank:
+        raise ValueError(f"rank must be at most the rank r = {white.rank} of the centred data, got {rank}")
+    return white.truncate(rank)
+
+
 def batchnorm_patterns(
     X: np.ndarray, n_patterns: int | None = None, *, rank: int | None = None, seed: int = 0
 ) -> np.ndarray:
@@ -98,9 +109,7 @@ def batchnorm_patterns(
     """
     from cvxnn_core.patterns import enumerate_patterns, sample_patterns
 
-    white = whiten(X)
-    if rank is not None:
-        white = white.truncate(rank)
+    white = _truncate(whiten(X), rank)
     if n_patterns is None:
         return enumerate_patterns(white.basis)
     return sample_patterns(white.basis, n_patterns, seed=seed)
@@ -199,6 +208,8 @@ def bn_objective(X: np.ndarray, y: np.ndarray, net: BatchNormNet, beta: float, l
 
     BN statistics are recomputed on ``X`` (the batch), as during training.
     """
+    if not isinstance(net, BatchNormNet):
+        raise TypeError(f"net must be a batchnorm.BatchNormNet, got {type(net).__name__}")
     X, y = check_X_y(X, y)
     beta = check_beta(beta)
     loss = check_loss(loss)

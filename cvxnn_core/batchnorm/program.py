@@ -8,13 +8,14 @@ from typing import Any
 
 import numpy as np
 
+from cvxnn_core._shapes import check_array
 from cvxnn_core._validation import (
     check_beta,
     check_ks,
     check_X,
     check_X_y,
 )
-from cvxnn_core.batchnorm.network import BatchNormNet, WhitenedData, whiten
+from cvxnn_core.batchnorm.network import BatchNormNet, WhitenedData, _truncate, whiten
 from cvxnn_core.losses import Loss
 from cvxnn_core.recovery import TwoLayerNet
 
@@ -35,6 +36,9 @@ def bn_network_from_whitened(X: np.ndarray, white: WhitenedData, net: TwoLayerNe
     singular direction as ``w1`` (its BN output is the constant ``alpha / sqrt(n)``).
     """
     X = check_X(X)
+    _check_white(white)
+    if not isinstance(net, TwoLayerNet):
+        raise TypeError(f"net must be a recovery.TwoLayerNet, got {type(net).__name__}")
     if X.shape[0] != white.n or X.shape[1] != white.V.shape[0]:
         raise ValueError(
             f"X has shape {X.shape} but white was computed from data of shape {(white.n, white.V.shape[0])}"
@@ -91,9 +95,7 @@ def solve_batchnorm(
     from cvxnn_core.recovery import relu_network
 
     X, y = check_X_y(X, y)
-    white = whiten(X)
-    if rank is not None:
-        white = white.truncate(rank)
+    white = _truncate(whiten(X), rank)
     result = solve_relu(white.basis, y, beta, patterns, loss=loss, solver=solver)
     net = bn_network_from_whitened(X, white, relu_network(result))
     return BatchNormResult(objective=result.objective, convex=result, white=white, net=net, rank=white.rank)
@@ -135,10 +137,16 @@ def closed_form_batchnorm(X: np.ndarray, y: np.ndarray, beta: float) -> tuple[fl
 def singular_coordinates(white: WhitenedData, W1: np.ndarray) -> np.ndarray:
     """``Z = W1 V S`` ``(m, r)``: row ``j`` is ``z_j = S V^T w1_j``, the centred pre-activation in the basis ``U``
     (``X_c w1_j = U z_j``). BN uses ``z_j / ||z_j||``."""
-    W1 = np.atleast_2d(np.asarray(W1, dtype=np.float64))
-    if W1.shape[1] != white.V.shape[0]:
-        raise ValueError(f"W1 must have shape (m, {white.V.shape[0]}), got {W1.shape}")
+    _check_white(white)
+    W1 = check_array(np.atleast_2d(W1) if np.ndim(W1) == 1 else W1, "W1", (None, white.V.shape[0]),
+                     labels=("m", "d"))
     return (W1 @ white.V) * white.s
+
+
+def _check_white(white: object) -> None:
+    if not isinstance(white, WhitenedData):
+        raise TypeError(f"white must be a batchnorm.WhitenedData (from batchnorm.whiten(X)), got "
+                        f"{type(white).__name__}")
 
 
 def top_singular_fraction(white: WhitenedData, net: BatchNormNet, ks: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -150,6 +158,9 @@ def top_singular_fraction(white: WhitenedData, net: BatchNormNet, ks: Sequence[i
     contributes. Baselines: ``k / r`` for directions uniform on the sphere of ``R^r``; ``sum_{i<=k} s_i^2 /
     sum_i s_i^2`` (ratio of expectations) for ``z = S V^T w1`` with isotropic ``w1`` (a random initialisation).
     """
+    _check_white(white)
+    if not isinstance(net, BatchNormNet):
+        raise TypeError(f"net must be a batchnorm.BatchNormNet, got {type(net).__name__}")
     ks = check_ks(ks, white.rank)
     Z = singular_coordinates(white, net.W1)
     energy = Z**2

@@ -10,15 +10,19 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from cvxnn_core._shapes import MAX_ENTRIES, check_size
 from cvxnn_core._training import TrainResult, limit_threads, show_progress, sweep
 from cvxnn_core._validation import (
     check_beta,
+    check_bn_weights,
     check_choice,
     check_labels_pm1,
     check_loss,
+    check_nonnegative_number,
     check_positive_int,
     check_positive_number,
     check_seed,
+    check_torch_dtype,
     check_X_y,
 )
 from cvxnn_core.batchnorm.network import BatchNormNet, whiten
@@ -52,6 +56,7 @@ class BatchNormReLU(torch.nn.Module):
         super().__init__()
         d, width, seed = check_positive_int(d, "d"), check_positive_int(width, "width"), check_seed(seed)
         init_scale = check_positive_number(init_scale, "init_scale")
+        dtype = check_torch_dtype(dtype)
         gen = torch.Generator().manual_seed(seed)
         self.W1 = torch.nn.Parameter(torch.randn(width, d, generator=gen, dtype=dtype) / np.sqrt(d))
         self.gamma = torch.nn.Parameter(torch.full((width,), float(init_scale), dtype=dtype))
@@ -60,6 +65,8 @@ class BatchNormReLU(torch.nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """``sum_j BN_{gamma_j, alpha_j}(X w1_j)_+ w2_j`` with the statistics of the batch ``X`` ``(n, d)``."""
+        if X.ndim != 2 or X.shape[1] != self.W1.shape[1]:
+            raise ValueError(f"X must have shape (n, d) = (n, {self.W1.shape[1]}), got {tuple(X.shape)}")
         H = X @ self.W1.T
         Hc = H - H.mean(dim=0)
         bn = self.gamma * Hc / torch.linalg.vector_norm(Hc, dim=0) + self.alpha / np.sqrt(X.shape[0])
@@ -95,6 +102,18 @@ def bn_objective_and_gradient(
     (ReLU's derivative is taken as ``1[B > 0]`` and the hinge's as ``-y 1[y f <= 1]``.) The tests check it against
     torch's autograd of :class:`BatchNormReLU`.
     """
+    from cvxnn_core.batchnorm.network import batchnorm_forward
+
+    X, y = check_X_y(X, y)
+    beta = check_beta(beta)
+    loss = check_loss(loss)
+    check_labels_pm1(y, loss)
+    batchnorm_forward(X, W1, gamma, alpha, w2)  # the checks of the weights and of constant pre-activations
+    return _bn_objective_and_gradient(X, y, *check_bn_weights(W1, gamma, alpha, w2), beta, loss)
+
+
+def _bn_objective_and_gradient(X, y, W1, gamma, alpha, w2, beta, loss):
+    """:func:`bn_objective_and_gradient` without the checks (the training loop's inner call)."""
     from cvxnn_core.losses import negative_gradient
 
     n = X.shape[0]
@@ -144,6 +163,7 @@ def train_batchnorm(
     backend: Backend = "numpy",
     threads: int | None = 1,
     progress: bool | None = None,
+    max_entries: int = MAX_ENTRIES,
 ) -> BatchNormTrainResult:
     """Train the BN network of the given ``width`` by full-batch SGD (i.e. gradient descent) or Adam, in float64.
 
@@ -182,6 +202,9 @@ def train_batchnorm(
     lr = DEFAULT_LR[optimizer] if lr is None else check_positive_number(lr, "lr")
     if momentum != 0 and optimizer == "adam":
         raise ValueError("momentum applies to optimizer='sgd' only; Adam has its own moment estimates")
+    momentum = check_nonnegative_number(momentum, "momentum")
+    check_size(width * (X.shape[0] + X.shape[1]), check_positive_int(max_entries, "max_entries"),
+               what="BN activations and weights, entries", keyword="max_entries", alternative="use a smaller width")
     if not (np.isfinite(momentum) and 0 <= momentum < 1):
         raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
     progress = show_progress(progress)
@@ -255,7 +278,7 @@ def _train_numpy(X, y, module, beta, loss, optimizer, lr, momentum, epochs, prog
     history = np.empty(epochs)
     initial = 0.0
     for epoch in _bar(epochs, optimizer, len(params[3]), progress):
-        value, grads = bn_objective_and_gradient(X, y, *params, beta, loss)
+        value, grads = _bn_objective_and_gradient(X, y, *params, beta, loss)
         if epoch == 0:
             initial = value
         else:
@@ -277,7 +300,7 @@ def _train_numpy(X, y, module, beta, loss, optimizer, lr, momentum, epochs, prog
                 p -= lr * m1
             else:
                 p -= lr * g
-    history[-1] = bn_objective_and_gradient(X, y, *params, beta, loss)[0]
+    history[-1] = _bn_objective_and_gradient(X, y, *params, beta, loss)[0]
     return initial, history, tuple(params)
 
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cvxnn_core._linalg import row_space_basis
+from cvxnn_core._shapes import check_array
+from cvxnn_core._validation import check_nonnegative_number, check_positive_number
 
 if TYPE_CHECKING:
     pass
@@ -147,7 +149,12 @@ def cp_factor(M: np.ndarray, *, tol: float = CP_TOL, scale: float = 0.0) -> np.n
     ``None`` means no rule applied (``M`` may still be completely positive) or ``M`` has a negative
     entry beyond ``tol``. The result satisfies ``||B B^T - M|| <= ~tol ||M||``.
     """
-    M = 0.5 * (np.asarray(M, dtype=float) + np.asarray(M, dtype=float).T)
+    if np.ndim(M) != 2 or np.shape(M)[0] != np.shape(M)[1]:
+        raise ValueError(f"M must be a square (k, k) matrix, got shape {np.shape(M)}")
+    M = check_array(M, "M", (None, None), labels=("k", "k"))
+    tol = check_positive_number(tol, "tol")
+    scale = check_nonnegative_number(scale, "scale")
+    M = 0.5 * (M + M.T)
     k = M.shape[0]
     w, V = np.linalg.eigh(M)
     top = max(float(w[-1]), 0.0)

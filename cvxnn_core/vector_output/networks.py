@@ -38,6 +38,8 @@ class VectorNet:
             raise ValueError(f"W1 must be (m, d) and W2 (m, c); got shapes {W1.shape} and {W2.shape}")
         if W1.shape[0] != W2.shape[0]:
             raise ValueError(f"W1 has {W1.shape[0]} neurons (rows) but W2 has {W2.shape[0]} rows")
+        if not (np.all(np.isfinite(W1)) and np.all(np.isfinite(W2))):
+            raise ValueError("W1 and W2 contain NaN or inf; pass finite weights")
         object.__setattr__(self, "W1", W1)
         object.__setattr__(self, "W2", W2)
 
@@ -60,6 +62,7 @@ class VectorNet:
 
 def vector_objective(X: np.ndarray, Y: np.ndarray, net: VectorNet, beta: float) -> float:
     """``0.5 ||(X W1^T)_+ W2 - Y||_F^2 + (beta/2)(||W1||_F^2 + ||W2||_F^2)``."""
+    _check_vector_net(net)
     X, Y = check_X_Y(X, Y)
     beta = check_beta(beta)
     if net.W2.shape[1] != Y.shape[1]:
@@ -69,6 +72,7 @@ def vector_objective(X: np.ndarray, Y: np.ndarray, net: VectorNet, beta: float) 
 
 def balance_network(net: VectorNet) -> VectorNet:
     """Rescale each neuron to ``||w1_j|| = ||w2_j||``: same predictions, weight decay ``sum_j ||w1_j|| ||w2_j||``."""
+    _check_vector_net(net)
     a = np.linalg.norm(net.W1, axis=1)
     b = np.linalg.norm(net.W2, axis=1)
     keep = (a > 0) & (b > 0)
@@ -76,3 +80,6 @@ def balance_network(net: VectorNet) -> VectorNet:
     return VectorNet(W1=net.W1[keep] * s[:, None], W2=net.W2[keep] / s[:, None])
 
 
+def _check_vector_net(net: object) -> None:
+    if not isinstance(net, VectorNet):
+        raise TypeError(f"net must be a vector_output.VectorNet, got {type(net).__name__}")

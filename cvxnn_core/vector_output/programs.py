@@ -82,6 +82,9 @@ class VectorConvexResult:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """``sum_i D_i X V_i`` (on the training ``X`` the patterns belong to), shape ``(n, c)``."""
         X = check_X(X)
+        if X.shape != (self.patterns.shape[0], self.V.shape[1]):
+            raise ValueError(f"X has shape {X.shape} but the solution was computed for n = {self.patterns.shape[0]} "
+                             f"samples and d = {self.V.shape[1]} features; predict works on the training X")
         return np.einsum("np,pdc,nd->nc", self.patterns.astype(float), self.V, X)
 
 

@@ -171,6 +171,9 @@ def recover_network(X: np.ndarray, result: VectorConvexResult) -> VectorRecovery
 
     Each neuron is balanced (``||w1_j|| = ||w2_j||``), so its weight decay is ``||u_j|| ||g_j||``.
     """
+    if not isinstance(result, VectorConvexResult):
+        raise TypeError(f"result must be a vector_output.VectorConvexResult (from solve_vector_relu), got "
+                        f"{type(result).__name__}")
     X = check_X(X)
     if X.shape[0] != result.patterns.shape[0] or X.shape[1] != result.Q.shape[0]:
         raise ValueError(

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cvxnn_core._linalg import WHITENED_ATOL, check_whitened
+from cvxnn_core._shapes import check_array
 from cvxnn_core._validation import (
     check_beta,
+    check_nonnegative_number,
     check_X,
     check_X_Y,
 )
@@ -44,6 +46,7 @@ def is_spike_free(X: np.ndarray, *, tol: float = 1e-10) -> bool:
     Raises:
         ValueError: ``X`` does not have full row rank (the criterion above needs ``n <= d`` and rank ``n``).
     """
+    tol = check_nonnegative_number(tol, "tol")
     X = check_X(X)
     n, d = X.shape
     s = np.linalg.svd(X, compute_uv=False)
@@ -76,7 +79,10 @@ class SpikeFreeSolution:
 
 def svt_value(singular_values: np.ndarray, beta: float) -> float:
     """``sum_k h(sigma_k)`` with the Huber function ``h(t) = t^2/2`` for ``t <= beta``, ``beta t - beta^2/2`` above."""
-    s = np.asarray(singular_values, dtype=float)
+    s = check_array(np.ravel(singular_values), "singular_values", (None,), labels=("k",))
+    if np.any(s < 0):
+        raise ValueError(f"singular_values must be >= 0, got min {s.min():g}")
+    beta = check_beta(beta)
     return float(np.sum(np.where(s <= beta, 0.5 * s**2, beta * s - 0.5 * beta**2)))
 
 

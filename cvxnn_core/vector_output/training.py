@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from cvxnn_core._shapes import check_seeds
 from cvxnn_core._training import TrainResult, limit_threads
 from cvxnn_core._validation import (
     check_seed,
@@ -114,6 +115,7 @@ def train_vector_network(
     threads: int | None = 1,
     dtype: torch.dtype | None = None,
     device: str = "cpu",
+    max_entries: int = 50_000_000,
 ) -> TrainResult:
     r"""Train ``f(X) = (X W1^T)_+ W2`` (``W1`` ``(m, d)``, ``W2`` ``(m, c)``) on the weight-decay objective.
 
@@ -133,7 +135,7 @@ def train_vector_network(
         dtype: torch dtype, default ``torch.float64``.
     """
     X, Y, width, beta, optimizer, lr, epochs, batch = check_vector_training(
-        X, Y, width, beta, optimizer, lr, DEFAULT_LR, epochs, init_scale, batch_size
+        X, Y, width, beta, optimizer, lr, DEFAULT_LR, epochs, init_scale, batch_size, max_entries
     )
     seed = check_seed(seed)
     (run,) = _train(X, Y, width, beta, optimizer, lr, epochs, [seed], batch, init_scale, threads, dtype, device)
@@ -154,6 +156,7 @@ def train_vector_sweep(
     threads: int | None = 1,
     dtype: torch.dtype | None = None,
     device: str = "cpu",
+    max_entries: int = 50_000_000,
 ) -> list[TrainResult]:
     """One run per (optimizer, width, seed), equal to :func:`train_vector_network` with those arguments.
 
@@ -161,13 +164,18 @@ def train_vector_sweep(
     together as a batch of independent networks (same initialisations, same updates, several times
     faster on small problems). Results are ordered by optimizer, width, seed.
     """
-    seeds = [check_seed(s, "seeds") for s in seeds]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
+    seeds = check_seeds(seeds)
+    if not isinstance(optimizers, Mapping):
+        raise TypeError(f"optimizers must map 'adam'/'sgd' to a step size, got {type(optimizers).__name__}")
+    if isinstance(widths, str) or not isinstance(widths, Sequence | range | np.ndarray):
+        raise TypeError(f"widths must be a list of positive integers, got {widths!r}")
+    if not widths or not optimizers:
+        raise ValueError("widths and optimizers must each name at least one value")
     out = []
     for opt, lr in optimizers.items():
         for m in widths:
-            args = check_vector_training(X, Y, m, beta, opt, lr, DEFAULT_LR, epochs, init_scale, batch_size)
+            args = check_vector_training(X, Y, m, beta, opt, lr, DEFAULT_LR, epochs, init_scale, batch_size,
+                                         max_entries)
             Xc, Yc, width, b, opt_c, lr_c, ep, batch = args
             out.extend(_train(Xc, Yc, width, b, opt_c, lr_c, ep, seeds, batch, init_scale, threads, dtype, device))
     return out

@@ -1,10 +1,6 @@
-"""Bad-input rows for cvxnn_core.attention, cvxnn_core.wgan and cvxnn_core.optimal_set (group attention_wgan_optset).
+"""Tiny seeded fixtures of the bad-input rows of attention, wgan and optimal_set.
 
-ROWS: (target, case_id, call, exception type, message regex). NEEDS_FIX: case ids whose expected message only
-exists after the fix (the regex is the message the fix should give; most use the helpers of cvxnn_core/_shapes.py:
-check_array, check_bool_array, check_size, check_seeds). UNSAFE_BEFORE_FIX: rows that must not be run before their
-fix (they would allocate tens of GiB). VALUE_ROWS: the zero-optimum behaviours, which are results, not errors:
-(target, case_id, call, predicate on the result, what the predicate says).
+Each is cheap to build; some are built on first use.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Proposed bad-input rows for cvxnn_core.cnn, cvxnn_core.deep and cvxnn_core.deep.gap (group cnn_deep).
+"""Tiny seeded fixtures of the bad-input rows of cnn, deep and deep.gap.
 
-Rows: (target, case_id, call, exception type, message regex). Rows whose case id is in NEEDS_FIX fail today and
-expect the message the proposed fix gives (report.md has the fix for each). EXTRA_CHECKS are behaviour checks that
-are not exceptions (zero optimum = exact zero network); RETURNED_ONLY proposes the result containers that need no row.
+Each is cheap to build; some are built on first use.
 """
 
 from __future__ import annotations

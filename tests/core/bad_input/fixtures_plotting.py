@@ -1,10 +1,6 @@
-"""Bad-input rows for cvxnn_core.plotting (43 functions; the constants FIGURE_FORMATS, JITTER_SEED, RC take no input).
+"""Tiny seeded fixtures of the bad-input rows of plotting.
 
-Row: (target, case_id, call, exception type, message regex); case_id is "<target>: <case>" as
-test_bad_input_coverage.py expects (drop the first element for its 4-tuple CASES). Rows whose id is in NEEDS_FIX
-expect the message of the proposed fix (check_frame / check_keys in cvxnn_core/_validation.py, see report.md); the
-others pass today.
-Figures created before an error stay open: the table's test should close them (autouse fixture: plt.close("all")).
+Each is cheap to build; some are built on first use.
 """
 
 from __future__ import annotations

@@ -1,15 +1,6 @@
-"""Bad-input rows for cvxnn_core.solvers, cvxnn_core.datasets, programs' on_unconverged and the CLIs.
+"""Tiny seeded fixtures of the bad-input rows of solvers, datasets, programs and the command lines.
 
-Rows: ``(target, case_id, call, exception type, message regex)``. For the coverage test's format use
-``(f"{target}: {case_id}", call, exc, regex)``. Rows in ``NEEDS_FIX`` fail today (the regex is the message the fix
-should give); every other row passes on the working tree of 2024-12-07 ~15:15 (checked by ``runner.py``).
-
-CLI rows go through guarded mains (``_SDC_*_main``): anything that would execute a chapter, build the book, start a
-dask cluster or run the solver benchmark raises ``_SDCGuardTripped`` instead, so a missing argument check makes the
-row fail in milliseconds instead of running for hours. Keep the guards when moving the rows into the table.
-
-``BEHAVIOUR`` lists the reported cases whose fix is *not* an error (the call should succeed), as
-``(target, case_id, call, predicate on the result)``.
+Each is cheap to build; some are built on first use.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Bad-input rows for cvxnn_core.three_layer: ``ROWS = [(target, case_id, call, exception, regex), ...]``.
+"""Tiny seeded fixtures of the bad-input rows of three_layer.
 
-``case_id`` already has the table's form ``"<target>: <what>"`` (drop the first element to get a 4-tuple row of
-``test_bad_input_core.CASES``). Rows listed in ``NEEDS_FIX`` expect the message of the proposed fix (report.md);
-the others pass on the current tree (checked by run_rows.py). ``check_zero_network`` is the behaviour check for the
-zero optimum (not an error row): it passes on the current working tree, which already has ``beta_max``.
+Each is cheap to build; some are built on first use.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Bad input gets a clear error: plotting (rows as in ``bad_input_data``)."""
+"""Bad input gets a clear error: plotting.
+
+Rows as described in ``bad_input_data``."""
 
 from __future__ import annotations
 

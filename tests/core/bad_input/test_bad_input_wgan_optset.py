@@ -1,4 +1,6 @@
-"""Bad input gets a clear error: wgan, optimal_set (rows as in ``bad_input_data``)."""
+"""Bad input gets a clear error: wgan, optimal_set.
+
+Rows as described in ``bad_input_data``."""
 
 from __future__ import annotations
 
@@ -150,7 +152,7 @@ CASES = [
      ValueError, r"the network expects 3 columns, X has 2"),
     ("optimal_set.stationary_point_check: net NaN weights",
      lambda: optimal_set.stationary_point_check(X, Y, BETA, TwoLayerNet(np.full((4, 3), np.nan), np.ones(4))),
-     ValueError, r"net has NaN or inf weights"),
+     ValueError, r"W1 and w2 contain NaN or inf"),
     ("optimal_set.stationary_point_check: free_bias net",
      lambda: optimal_set.stationary_point_check(X, Y, BETA, TwoLayerNet(NET.W1, NET.w2, b2=0.5, free_bias=True)),
      ValueError, r"free_bias=False"),
