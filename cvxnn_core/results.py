@@ -55,8 +55,6 @@ class ClaimSpec:
     def __post_init__(self) -> None:
         if self.op not in _OPS:
             raise ValueError(f"claim {self.id} has op {self.op!r}; choose one of {sorted(_OPS)}")
-        if self.kind not in CLAIM_KINDS:
-            raise ValueError(f"claim {self.id} has kind {self.kind!r}; choose one of {CLAIM_KINDS}")
         t = self.threshold
         if isinstance(t, bool) or not isinstance(t, int | float | str) or (isinstance(t, str) and not t) \
                 or (not isinstance(t, str) and not math.isfinite(t)):
@@ -101,6 +99,8 @@ def claim_specs(slug: str, table: Mapping[str, Any]) -> dict[str, ClaimSpec]:
             raise ValueError(f"book/{slug}.toml: a [[claims]] entry lacks {exc.args[0]!r}: {dict(entry)}") from None
         except ValueError as exc:
             raise ValueError(f"book/{slug}.toml: {exc}") from None
+        if spec.kind not in CLAIM_KINDS:
+            raise ValueError(f"book/{slug}.toml: claim {spec.id} has kind {spec.kind!r}; choose one of {CLAIM_KINDS}")
         if spec.id in specs:
             raise ValueError(f"book/{slug}.toml: claim {spec.id} is declared twice")
         specs[spec.id] = spec
