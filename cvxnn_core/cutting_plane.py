@@ -188,8 +188,15 @@ def network_of(U: np.ndarray, c: np.ndarray) -> TwoLayerNet:
 
     Rows of ``U`` must be unit vectors; zero coefficients are dropped. Weight decay ``= ||c||_1``.
     """
-    U = check_array(U, "U", (None, None), labels=("k", "d"))
-    c = check_array(np.ravel(c), "c", (U.shape[0],), labels=("k",))
+    if np.ndim(U) != 2:
+        raise ValueError(f"U must have shape (k, d) (one unit direction per row), got shape {np.shape(U)}")
+    U = np.asarray(U, dtype=np.float64)
+    if not np.all(np.isfinite(U)):
+        raise ValueError("U contains NaN or inf")
+    c = np.asarray(c, dtype=np.float64).reshape(-1)
+    if c.shape != (U.shape[0],) or not np.all(np.isfinite(c)):
+        raise ValueError(f"c must have shape (k,) = ({U.shape[0]},) with finite entries (one per row of U), got "
+                         f"shape {c.shape}")
     keep = c != 0
     root = np.sqrt(np.abs(c[keep]))
     W1 = U[keep] * root[:, None] if np.any(keep) else np.zeros((0, U.shape[1]))
@@ -337,7 +344,10 @@ def most_violated_neurons(
     ``(m, d)`` with their ratios, largest first.
     """
     X = check_X(X)
-    patterns = check_patterns(patterns, X.shape[0])
+    if np.ndim(patterns) == 2 and np.shape(patterns)[1] == 0 and np.asarray(patterns).dtype == np.bool_:
+        patterns = np.asarray(patterns).reshape(X.shape[0], 0)  # no pattern to search: no violated neuron
+    else:
+        patterns = check_patterns(patterns, X.shape[0])
     lam = check_array(lam, "lam", (X.shape[0],), labels=("n",))
     beta = check_positive_number(beta, "beta")
     k = check_positive_int(k, "k")

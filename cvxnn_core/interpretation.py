@@ -198,7 +198,9 @@ def class_mean_similarity(
     if not np.all(np.isin(y, (-1.0, 1.0))):
         raise ValueError("y must hold labels in {-1, +1}")
     W1 = check_X(W1, "W1")
-    w2 = check_array(np.ravel(w2), "w2", (W1.shape[0],), labels=("m",))
+    w2 = np.asarray(w2, dtype=float).reshape(-1)
+    if not np.all(np.isfinite(w2)):
+        raise ValueError("w2 contains NaN or inf; pass finite weights")
     if W1.shape[1] != X.shape[1]:
         raise ValueError(
             f"W1 has {W1.shape[1]} columns but X has {X.shape[1]}; drop the intercept column (net.W1[:, :-1])"

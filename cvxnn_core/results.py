@@ -25,7 +25,7 @@ import os
 import tempfile
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -42,7 +42,9 @@ class ClaimSpec:
     """A declared claim: id ``<slug>.<name>``, the human ``statement``, its ``kind`` (``paper``: a paper's
     statement, measured; ``check``: consistency of our construction; ``speed``: a timing ratio), what the value
     ``measured`` is, and the requirement ``value <op> threshold``; a string ``threshold`` names a parameter of
-    the chapter. ``paper`` is the bib key when the claim is about a paper other than the chapter's."""
+    the chapter. ``paper`` is the bib key when the claim is about a paper other than the chapter's. ``falsify`` holds
+    parameter overrides under which the claim must fail (every ``paper`` claim has them) and ``falsify_why`` says
+    why it must fail there."""
 
     id: str
     statement: str
@@ -51,6 +53,8 @@ class ClaimSpec:
     op: Op
     threshold: float | str
     paper: str | None = None
+    falsify: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
+    falsify_why: str | None = None
 
     def __post_init__(self) -> None:
         if self.op not in _OPS:
@@ -59,6 +63,14 @@ class ClaimSpec:
         if isinstance(t, bool) or not isinstance(t, int | float | str) or (isinstance(t, str) and not t) \
                 or (not isinstance(t, str) and not math.isfinite(t)):
             raise ValueError(f"claim {self.id} needs a finite numeric threshold or a parameter name, got {t!r}")
+        if self.falsify is not None and (not isinstance(self.falsify, Mapping) or not self.falsify
+                                         or not all(isinstance(k, str) for k in self.falsify)):
+            raise ValueError(f"claim {self.id}: falsify must be a non-empty table of parameter overrides, got "
+                             f"{self.falsify!r}")
+        if (self.falsify is None) != (self.falsify_why is None) or (
+                self.falsify_why is not None and not (isinstance(self.falsify_why, str) and self.falsify_why.strip())):
+            raise ValueError(f"claim {self.id}: give falsify (parameter overrides) and falsify_why (why the claim must "
+                             "fail under them) together")
 
 
 def chapter_spec_path(slug: str, start: str | os.PathLike[str] | None = None) -> Path:
@@ -94,6 +106,8 @@ def claim_specs(slug: str, table: Mapping[str, Any]) -> dict[str, ClaimSpec]:
                 op=entry["op"],
                 threshold=entry["threshold"],
                 paper=entry.get("paper"),
+                falsify=entry.get("falsify"),
+                falsify_why=entry.get("falsify_why"),
             )
         except KeyError as exc:
             raise ValueError(f"book/{slug}.toml: a [[claims]] entry lacks {exc.args[0]!r}: {dict(entry)}") from None

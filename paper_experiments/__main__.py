@@ -1,4 +1,4 @@
-"""Command line: ``python -m paper_experiments {list,params,run,status,claims,build}`` (also ``paper-experiments``).
+"""Command line: ``python -m paper_experiments {list,params,run,status,claims,build,falsify}``.
 
 Examples::
 
@@ -7,6 +7,7 @@ Examples::
     python -m paper_experiments run --profile smoke --chapter two_layer_convex
     python -m paper_experiments run --chapter linear_splines -p n=30 -p noise=0.2   # your own values
     python -m paper_experiments build --profile full        # run every chapter, then build the HTML book
+    python -m paper_experiments falsify --chapter linear_splines   # every paper claim must fail under its falsifier
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from paper_experiments import ConfigError, Interrupted, markdown_table
 from paper_experiments.build import build_book
 from paper_experiments.claims import ClaimRow, claims_table, collect_claims, unmet_claims
+from paper_experiments.falsify import FALSIFY_PROFILE, falsify_table, overrides_text, run_falsifiers, write_report
 from paper_experiments.parameters import parameters_table, parse_overrides
 from paper_experiments.registry import PROFILES
 from paper_experiments.runner import Project, failure_reason, latest_status, result_dir, run_chapters, status_table
@@ -110,12 +112,28 @@ def _claims(args: argparse.Namespace, project: Project) -> int:
     return 1 if unmet else 0
 
 
+def _falsify(args: argparse.Namespace, project: Project) -> int:
+    rows = run_falsifiers(args.chapter, args.profile, force=args.force, project=project)
+    path = write_report(project, args.profile, rows)
+    print(falsify_table(rows))
+    print(f"report: {path}")
+    bad = [row for row in rows if not row.ok]
+    for row in bad:
+        print(f"FALSIFIER {row.claim_id} ({overrides_text(row.overrides)}): {row.problem}", file=sys.stderr)
+    return 1 if bad else 0
+
+
 def _build(args: argparse.Namespace, project: Project) -> int:
     if args.param:
         raise ConfigError("the book is built from the registered parameters; use 'run -p' for your own values")
     if args.strict:
         raise ConfigError("--strict applies to 'run -p'; the book build always fails on an unmet claim")
     code = _run(args, project)
+    falsified = run_falsifiers(args.chapter, FALSIFY_PROFILE, force=args.force, project=project)
+    write_report(project, FALSIFY_PROFILE, falsified)
+    for row in falsified:
+        if not row.ok:
+            print(f"FALSIFIER {row.claim_id} ({overrides_text(row.overrides)}): {row.problem}", file=sys.stderr)
     book = build_book(project, args.profile)
     broken = [f"{slug} ({kind})" for slug, kind in book.pages.items() if kind != "ok"]
     if broken:
@@ -123,7 +141,7 @@ def _build(args: argparse.Namespace, project: Project) -> int:
     if not book.ok:
         print("error: jupyter-book build failed (warnings are errors); see its output above", file=sys.stderr)
     print(book.index)
-    return 1 if code or broken or not book.ok else 0
+    return 1 if code or broken or not book.ok or not all(row.ok for row in falsified) else 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,6 +178,15 @@ def _parser() -> argparse.ArgumentParser:
     command("status", _status, "show the latest run of every chapter")
     command("claims", _claims, "print the claims table from the latest runs")
     command("build", _build, "run the chapters, then build the HTML book into _build/html", run=True)
+    falsify = commands.add_parser(
+        "falsify", help="run each paper claim's falsifier and check that the claim fails under it",
+        description="Run every chapter once per distinct falsifier (the parameter overrides under which a paper "
+        "claim must fail) and report, per claim, its value there; exit 1 when a falsifier leaves its claim holding.")
+    falsify.add_argument("--profile", choices=PROFILES, default="smoke", help="parameter set under the falsifier "
+                         "(default: smoke)")
+    falsify.add_argument("--chapter", nargs="+", action="extend", metavar="SLUG", help="chapters (default: all)")
+    falsify.add_argument("--force", action="store_true", help="re-execute even when the result is cached")
+    falsify.set_defaults(func=_falsify)
     return parser
 
 

@@ -35,7 +35,8 @@ def find_browser() -> tuple[str, str] | None:
 class PageCheck:
     """What one page showed: ``math`` (typeset formulas), ``untypeset`` (math elements left as TeX), ``raw_dollars``
     (``$$`` in the visible text), ``images`` and ``broken_images`` (sources with ``naturalWidth == 0``),
-    ``console_errors`` (severe messages, theme messages excluded) and ``theme_errors``."""
+    ``console_errors`` (severe messages, theme messages excluded), ``theme_errors`` and ``wide_tables`` (tables whose
+    right edge runs past the text column at the 1280 px window)."""
 
     page: str
     math: int = 0
@@ -45,10 +46,12 @@ class PageCheck:
     broken_images: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     theme_errors: list[str] = field(default_factory=list)
+    wide_tables: int = 0
 
     @property
     def ok(self) -> bool:
-        return not (self.untypeset or self.raw_dollars or self.broken_images or self.console_errors)
+        return not (self.untypeset or self.raw_dollars or self.broken_images or self.console_errors
+                    or self.wide_tables)
 
 
 _WAIT_MATH = """
@@ -67,8 +70,11 @@ window.scrollTo(0, document.body.scrollHeight);
 const math = document.querySelectorAll('mjx-container').length;
 const untypeset = Array.from(document.querySelectorAll('.math')).filter(e => !e.querySelector('mjx-container')).length;
 const imgs = Array.from(document.images);
+const column = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+const right = column.getBoundingClientRect().right;
+const wide = Array.from(document.querySelectorAll('table')).filter(t => t.getBoundingClientRect().right > right + 1);
 return {math: math, untypeset: untypeset, raw: document.body.innerText.includes('$$'), images: imgs.length,
-        broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)};
+        broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src), wide: wide.length};
 """
 
 
@@ -101,7 +107,7 @@ def check_pages(pages: list[Path], *, screenshots: dict[Path, Path] | None = Non
                 driver.save_screenshot(str(screenshots[page]))
             info = driver.execute_script(_INSPECT)
             check = PageCheck(str(page), info["math"], info["untypeset"], bool(info["raw"]), info["images"],
-                              list(info["broken"]))
+                              list(info["broken"]), wide_tables=int(info["wide"]))
             for entry in driver.get_log("browser"):
                 if entry.get("level") != "SEVERE":
                     continue

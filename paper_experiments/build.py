@@ -22,6 +22,7 @@ import nbformat
 
 from paper_experiments.claims import claims_page, collect_claims
 from paper_experiments.coverage import coverage_page, load_coverage, validate_coverage
+from paper_experiments.falsify import FALSIFY_PROFILE, load_report
 from paper_experiments.registry import BIB_FILE, Chapter, check_profile
 from paper_experiments.runner import (
     STATUS_FILE,
@@ -77,7 +78,8 @@ def stage_book(project: Project, profile: str) -> dict[str, str]:
     statuses = [status for status in latest.values() if status is not None]
 
     rows = collect_claims(project, profile)
-    (stage / "book" / "claims.md").write_text(claims_page(rows, profile), "utf-8")
+    falsified = {row["claim_id"]: row for row in load_report(project, FALSIFY_PROFILE)}
+    (stage / "book" / "claims.md").write_text(claims_page(rows, profile, falsified), "utf-8")
     papers = load_coverage(root)
     validate_coverage(papers, project.chapters, root)
     (stage / "book" / "coverage.md").write_text(coverage_page(papers, rows, profile), "utf-8")

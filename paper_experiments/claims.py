@@ -9,6 +9,7 @@ construction is consistent) and ``speed`` (timing ratios, judged only in the ``f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,8 +99,30 @@ def _count(rows: list[ClaimRow]) -> str:
     return (text + (" + " if text else "") + f"{measured} measured") if measured else (text or "–")
 
 
-def claims_page(rows: list[ClaimRow], profile: str) -> str:
-    """The book's Claims page (MyST markdown): counts per paper and kind, then one section per kind."""
+def _falsifier_text(row: ClaimRow, falsified: Mapping[str, Mapping[str, Any]]) -> str:
+    """The falsifier of a claim and what its run measured: ``n_patterns=1`` (why) → value, verdict."""
+    if row.claim.falsify is None:
+        return ""
+    overrides = ", ".join(f"{name}={value!r}" for name, value in row.claim.falsify.items())
+    text = f" *Falsifier:* `{overrides}` ({row.claim.falsify_why})"
+    entry = falsified.get(row.claim.id)
+    if entry is None:
+        return text + ": not run in this build."
+    if entry.get("broken") and entry.get("problem") is None:
+        value = entry.get("value")
+        shown = f"{value:.4g}" if isinstance(value, int | float) else str(value)
+        return text + f" → {shown}, fails as it must ✓."
+    return text + f" → ✗ {entry.get('problem')}."
+
+
+def claims_page(rows: list[ClaimRow], profile: str,
+                falsified: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """The book's Claims page (MyST markdown): counts per paper and kind, then one section per kind.
+
+    The verdict comes first in every row, so that it is visible whatever the width of the window; a ``paper``
+    claim also shows its falsifier and the value its falsifier run measured (``falsified``: rows of
+    :func:`paper_experiments.falsify.load_report` by claim id)."""
+    falsified = falsified or {}
     kinds = [kind for kind in KIND_TITLES if any(row.claim.kind == kind for row in rows)]
     papers = list(dict.fromkeys(row.paper for row in rows))
     summary = markdown_table(
@@ -114,9 +137,9 @@ def claims_page(rows: list[ClaimRow], profile: str) -> str:
     for kind in kinds:
         kind_rows = [row for row in rows if row.claim.kind == kind]
         table = markdown_table(
-            ["chapter", "claim", "measured", "requirement", "status"],
-            [[f"{{doc}}`{row.chapter.slug}`", f"{row.claim.statement} *Measured: {row.claim.measured}.* "
-              f"`{row.claim.id}`", *row.cells()] for row in kind_rows],
+            ["status", "claim", "measured", "requirement"],
+            [[row.cells()[2], f"{{doc}}`{row.chapter.slug}`: {row.claim.statement} *Measured: {row.claim.measured}.* "
+              f"`{row.claim.id}`{_falsifier_text(row, falsified)}", *row.cells()[:2]] for row in kind_rows],
         )
         sections.append(f"## {KIND_TITLES[kind]} ({_count(kind_rows)})\n\n{KIND_TEXT[kind]}\n\n{table}\n")
     judged = [row for row in rows if row.judged]
@@ -130,7 +153,10 @@ Each claim is measured by its chapter, recorded in the chapter's `numbers.json` 
 `python -m paper_experiments` after the chapter runs. This build uses the **{profile}** parameter set
 (`smoke`: small sizes that run in CI; `full`: each chapter's default sizes, as large as a 2-core CPU
 allows). ✓ means the measured value meets the requirement. **{passed} of {len(judged)} judged claims
-hold.**{note} Which headline claims of each paper are reproduced at all is on the {{doc}}`coverage` page.
+hold.**{note} Every claim of a paper names a *falsifier*: parameter values under which it must fail (too few
+patterns, the wrong normalisation, ...); the build runs each falsifier on the `smoke` parameters and shows the value it
+measured, so that a claim that could not fail would show here. Which headline claims of each paper are reproduced at
+all is on the {{doc}}`coverage` page.
 
 Claims per paper and kind (held / judged):
 

@@ -1,8 +1,10 @@
 """The Coverage page: for every paper of the research line, its headline claims and what reproduces them.
 
 The data live in one file, ``book/coverage.toml``: one ``[[paper]]`` table per paper (bib key, title, the
-chapters that reproduce it) with its headline claims (``[[paper.claim]]``: ``text``, ``reproduced_by`` — claim
-ids of the registry — or ``why_not``, one line on why it is not reproduced). Papers without a chapter appear
+chapters that reproduce it) with its headline claims (``[[paper.claim]]``: ``text``, ``reproduced_by`` — ids of
+``paper`` claims of the registry, the only kind that tests a paper's statement — or ``why_not``, one line on why it is
+not reproduced; ``supported_by`` lists ``check`` or ``speed`` claims that back it without testing the statement, such as
+an exact recovery or a one-sided bound). Papers without a chapter appear
 too. :func:`validate_coverage` checks the file against the registry and the bibliography;
 :func:`coverage_page` renders it with the latest verdict of every reproducing claim.
 """
@@ -28,6 +30,7 @@ class HeadlineClaim:
     text: str
     reproduced_by: tuple[str, ...]
     why_not: str
+    supported_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,8 @@ def load_coverage(root: str | Path) -> list[PaperCoverage]:
             title=paper["title"],
             chapters=tuple(paper.get("chapters", ())),
             claims=tuple(
-                HeadlineClaim(claim["text"], tuple(claim.get("reproduced_by", ())), claim.get("why_not", ""))
+                HeadlineClaim(claim["text"], tuple(claim.get("reproduced_by", ())), claim.get("why_not", ""),
+                              tuple(claim.get("supported_by", ())))
                 for claim in paper.get("claim", ())
             ),
         )
@@ -61,7 +65,8 @@ def validate_coverage(papers: list[PaperCoverage], chapters: Mapping[str, Chapte
     """Raise :class:`ConfigError` listing every problem: unknown bib keys, chapters or claim ids; a headline
     claim with neither a reproducing claim nor a reason; a paper listed twice; a chapter's paper missing."""
     known = bib_keys(Path(root) / BIB_FILE)
-    claim_ids = {claim.id for chapter in chapters.values() for claim in chapter.claims}
+    kinds = {claim.id: claim.kind for chapter in chapters.values() for claim in chapter.claims}
+    claim_ids = set(kinds)
     problems = []
     keys = [paper.key for paper in papers]
     problems += [f"paper {key!r} is listed twice" for key in sorted({k for k in keys if keys.count(k) > 1})]
@@ -72,7 +77,10 @@ def validate_coverage(papers: list[PaperCoverage], chapters: Mapping[str, Chapte
         if not paper.claims:
             problems.append(f"{paper.key}: no headline claim")
         for claim in paper.claims:
-            problems += [f"{paper.key}: unknown claim id {c!r}" for c in claim.reproduced_by if c not in claim_ids]
+            named = claim.reproduced_by + claim.supported_by
+            problems += [f"{paper.key}: unknown claim id {c!r}" for c in named if c not in claim_ids]
+            problems += [f"{paper.key}: {c!r} is a {kinds[c]} claim; only paper claims reproduce a statement (list it "
+                         "under supported_by)" for c in claim.reproduced_by if c in kinds and kinds[c] != "paper"]
             if not claim.reproduced_by and not claim.why_not.strip():
                 problems.append(f"{paper.key}: claim {claim.text[:40]!r}... has no reproducing claim and no why_not")
     cited = {chapter.citation for chapter in chapters.values()}
@@ -106,7 +114,9 @@ def coverage_page(papers: list[PaperCoverage], rows: list[ClaimRow], profile: st
         table = markdown_table(
             ["headline claim", "reproduced by"],
             [
-                [claim.text, ", ".join(mark(cid) for cid in claim.reproduced_by) or f"not reproduced: {claim.why_not}"]
+                [claim.text, (", ".join(mark(cid) for cid in claim.reproduced_by) or f"not reproduced: {claim.why_not}")
+                 + (f" (supported by {', '.join(mark(cid) for cid in claim.supported_by)})" if claim.supported_by
+                    else "")]
                 for claim in paper.claims
             ],
         )
@@ -118,7 +128,9 @@ def coverage_page(papers: list[PaperCoverage], rows: list[ClaimRow], profile: st
 
 Every paper of the research line, its headline claims, and the chapter claims that reproduce them (with
 their verdict in this **{profile}** build: ✓ holds, ✗ fails, "measured" for speed claims without a verdict
-in this profile). **{done} of {total} headline claims of {len(papers)} papers are reproduced.** Generated from
+in this profile). Only `paper` claims, each with a falsifier that must break it, count as reproducing a
+statement; `check` claims of our own construction that back a statement are listed as support.
+**{done} of {total} headline claims of {len(papers)} papers are reproduced.** Generated from
 `{COVERAGE_FILE}`; the {{doc}}`claims` page lists every claim with its measured value.
 
 {summary}

@@ -30,6 +30,7 @@ CLAIM_KINDS: tuple[str, ...] = get_args(ClaimKind)
 SPEED_VERDICT_PROFILE = "full"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIB_FILE = "book/references.bib"
+REQUIRE_FALSIFIERS = False  # TEMPORARY while the falsifiers are written
 
 _SLUG = re.compile(r"[a-z]+(_[a-z]+)*")
 _FIGURE_ID = re.compile(r"fig_[a-z0-9]+(_[a-z0-9]+)*")
@@ -192,6 +193,8 @@ def _toml_value(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     raise ConfigError(f"{value!r} cannot be written to a chapter file")
 
 
@@ -208,7 +211,7 @@ def chapter_toml(chapter: Chapter) -> str:
         lines += ["", f"[{table}]", *(f"{k} = {_toml_value(v)}" for k, v in getattr(chapter, table).items())]
     for claim in chapter.claims:
         lines += ["", "[[claims]]", f"name = {_toml_value(claim.id.partition('.')[2])}"]
-        fields = ("kind", "paper", "statement", "measured", "op", "threshold")
+        fields = ("kind", "paper", "statement", "measured", "op", "threshold", "falsify", "falsify_why")
         lines += [f"{f} = {_toml_value(getattr(claim, f))}" for f in fields if getattr(claim, f) is not None]
     return "\n".join(lines) + "\n"
 
@@ -272,6 +275,7 @@ def _chapter_problems(key: str, chapter: Chapter, root: Path, known_bib_keys: se
         if isinstance(claim.threshold, str) and claim.threshold not in chapter.full:
             problems.append(f"{slug}: claim {claim.id!r} takes its threshold from {claim.threshold!r}, which is not "
                             "a parameter of the notebook")
+        problems += _falsifier_problems(chapter, claim) if REQUIRE_FALSIFIERS else []
     extra = sorted(set(chapter.smoke) - set(chapter.full))
     if extra:
         problems.append(f"{slug}: smoke parameters {extra} are not in the full set")
@@ -284,6 +288,20 @@ def _chapter_problems(key: str, chapter: Chapter, root: Path, known_bib_keys: se
         limits = getattr(chapter, budget)
         if sorted(limits) != sorted(PROFILES) or not all(limit > 0 for limit in limits.values()):
             problems.append(f"{slug}: {budget} needs a positive limit for each of {', '.join(PROFILES)}")
+    return problems
+
+
+def _falsifier_problems(chapter: Chapter, claim: Claim) -> list[str]:
+    """A ``paper`` claim must name a falsifier: overrides of notebook parameters (plain literals) under which it
+    must fail, and why."""
+    slug = chapter.slug
+    if claim.falsify is None:
+        return [f"{slug}: paper claim {claim.id!r} declares no falsify table (parameter overrides under which it "
+                "must fail); a claim no parameter can break is a 'check'"] if claim.kind == "paper" else []
+    problems = [f"{slug}: claim {claim.id!r} falsifies with {name!r}, which is not a parameter of the notebook"
+                for name in claim.falsify if name not in chapter.full]
+    problems += [f"{slug}: claim {claim.id!r} falsifies with {name} = {value!r}, not a plain literal"
+                 for name, value in claim.falsify.items() if not _is_literal(value)]
     return problems
 
 

@@ -1,6 +1,6 @@
 r"""Attention and MLP-Mixer heads as block nuclear-norm programs (Sahiner et al., ICML 2022, arXiv 2205.08078).
 
-Our derivation from the paper's abstract (``../shared/CONVEX_ATTENTION.md``): every head bilinear in two weight
+Our derivation from the paper's abstract (the lemma of :mod:`.program`): every head bilinear in two weight
 blocks lifts to a matrix ``Z`` whose nuclear norm is the least weight decay of any set of heads realising it, so
 linear self-attention and the linear Mixer block are nuclear-norm programs, and gated attention with fixed gates is a
 block nuclear-norm program. Modules: :mod:`.backbone` (a frozen patch embedding of the digits, a ridge head),

@@ -1,6 +1,6 @@
 r"""Block nuclear-norm programs of bilinear heads, their recovery, dual certificate and the Adam baseline.
 
-Lemma (our derivation, ``../shared/CONVEX_ATTENTION.md`` section 1): for heads bilinear in ``(a_j, b_j)`` with
+Lemma (our derivation, checked against an independent implementation): for heads bilinear in ``(a_j, b_j)`` with
 ``f = sum_j L(a_j b_j^T)``, ``||sum_j a_j b_j^T||_* <= sum_j ||a_j|| ||b_j|| <= sum_j (||a_j||^2 + ||b_j||^2) / 2``, so
 
     min_{a, b} l(sum_j L(a_j b_j^T)) + (beta/2) sum_j (||a_j||^2 + ||b_j||^2)  =  min_Z l(L(Z)) + beta ||Z||_*

@@ -6,7 +6,7 @@ The network (signals ``x_i`` are the rows of ``X`` ``(n, d)``, no bias): a circu
     f(X) = sum_j (X C(u_j)^T w2_j)_+ w3_j,    min 0.5 ||f(X) - y||^2 + (beta/2) sum_j (||w2_j||^2 + w3_j^2)
     s.t. ||u_j||_2 <= 1.
 
-Derivation (ours; ``../shared/BEYOND_TWO_LAYERS.md`` section 5 checks it numerically; the paper's abstract states
+Derivation (ours, checked numerically against an independent implementation; the paper's abstract states
 an l1-regularised program in the spectral domain). With ``F`` the unitary DFT,
 ``min {||w2|| : C(u)^T w2 = z, ||u|| <= 1} = ||F z||_1 / sqrt(d)`` (Cauchy-Schwarz on
 ``F C(u)^T w2 = conj(lambda) o F w2`` with ``lambda = sqrt(d) F u``; equality for

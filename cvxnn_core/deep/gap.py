@@ -1,6 +1,6 @@
 r"""Duality gaps of deep networks: standard versus parallel architectures (Wang, Ergen & Pilanci, arXiv 2110.06482).
 
-Our derivation from the paper's abstract (``../shared/DEEP_DUALITY.md`` checks it numerically); the paper may
+Our derivation from the paper's abstract (checked numerically against an independent implementation); the paper may
 normalise differently. Conventions: ``X`` ``(n, d)``, ``Y`` ``(n, c)``, loss ``0.5 ||f(X) - Y||_F^2``, no biases.
 
 Deep linear networks, product form

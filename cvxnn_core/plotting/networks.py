@@ -242,8 +242,11 @@ def filters_plot(table: pd.DataFrame, planted: np.ndarray, shape: tuple[int, int
     if len(units) != h * w:
         raise ValueError(f"table has {len(units)} filter columns (u0, u1, ...) but shape {(h, w)} needs {h * w}")
     planted = np.asarray(planted, dtype=float)
+    if planted.ndim == 3 and planted.shape[1:] == (h, w):  # (k, h, w) filters, as planted_filters returns them
+        planted = planted.reshape(len(planted), h * w)
     if planted.ndim != 2 or planted.shape[1] != h * w:
-        raise ValueError(f"planted must have shape (k, {h * w}) (one flat filter per row), got {planted.shape}")
+        raise ValueError(f"planted must have shape (k, {h * w}) or (k, {h}, {w}) (one filter per row), got "
+                         f"{planted.shape}")
     signs = [1, -1] * len(planted)
     rows = {"planted": [(f"{'+' if a > 0 else '-'} teacher", f) for a, f in zip(signs, planted, strict=False)]}
     for model, sub in table.groupby("model", sort=False):

@@ -1,6 +1,6 @@
 r"""The low-rank approximate algorithm: solve the three-layer program on a rank-``r`` approximation of ``X``.
 
-Our derivation (``../shared/BEYOND_TWO_LAYERS.md`` section 4; the paper's abstract only names the idea):
+Our derivation (the paper's abstract only names the idea; checked numerically against an independent implementation):
 
 1. ``X_r = U_r Sigma_r V_r^T``, the truncated SVD;
 2. enumerate the level-1 patterns of ``X_r``: at most ``2 sum_{k<r} C(n-1, k) = O(n^(r-1))`` of them;

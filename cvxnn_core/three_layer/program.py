@@ -1,6 +1,6 @@
 r"""The convex programs of parallel three-layer ReLU networks, and the networks recovered from their solutions.
 
-Derivation (our own, from first principles; ``../shared/BEYOND_TWO_LAYERS.md`` checks it numerically). Fix one
+Derivation (our own, from first principles; checked numerically against an independent implementation). Fix one
 sub-network ``((X W1^T)_+ w2)_+ w3`` and, for its neuron ``l``, the level-1 pattern ``D1_{i_l}`` of ``X u_l``,
 ``s_l = sign(w2_l)``, ``sigma = sign(w3)`` and the effective weight ``q_l = |w2_l| |w3| u_l``. Then, with
 ``h = sum_l s_l D1_{i_l} X q_l`` and ``D2 = diag(1[h >= 0])``,

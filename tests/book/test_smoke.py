@@ -1,4 +1,5 @@
-"""Every registered chapter runs with the smoke parameters, passes its claims, and the book builds.
+"""Every registered chapter runs with the smoke parameters, passes its claims, every paper claim fails under its
+falsifier, and the book builds.
 
 Results and HTML go to a temporary folder, never to the repository's ``_build``. Each chapter's
 wall-clock budget (``Chapter.budget_s("smoke")``) is enforced by the runner as a timeout, and this
@@ -16,12 +17,14 @@ import pytest
 
 from paper_experiments.browser import check_pages, find_browser
 from paper_experiments.build import build_book
+from paper_experiments.falsify import falsifier_runs, run_falsifiers, write_report
 from paper_experiments.registry import CHAPTERS
 from paper_experiments.runner import Project, failure_reason, run_chapters
 
 pytestmark = pytest.mark.notebooks
 BOOK_BUILD_LIMIT_S = 900  # jupyter-book on the smoke results: ~1 min idle
-SMOKE_LIMIT_S = sum(chapter.budget_s("smoke")[0] for chapter in CHAPTERS.values()) + BOOK_BUILD_LIMIT_S
+SMOKE_LIMIT_S = sum(chapter.budget_s("smoke")[0] * (1 + len(falsifier_runs(chapter))) for chapter in CHAPTERS.values())
+SMOKE_LIMIT_S += BOOK_BUILD_LIMIT_S
 
 
 @pytest.mark.timeout(SMOKE_LIMIT_S)
@@ -36,6 +39,13 @@ def test_every_chapter_runs_with_smoke_parameters_and_the_book_builds(tmp_path: 
         assert set(status.claims) == set(chapter.claim_ids)  # speed claims too: recorded as measurements
         assert status.missing_figures == []
 
+    # every paper claim names a falsifier, and fails under it (claims that share overrides share one run)
+    falsified = run_falsifiers(None, "smoke", project=project)
+    paper_claims = [claim.id for chapter in CHAPTERS.values() for claim in chapter.claims if claim.kind == "paper"]
+    assert sorted(row.claim_id for row in falsified) == sorted(paper_claims)
+    assert [f"{row.claim_id}: {row.problem}" for row in falsified if not row.ok] == []
+    write_report(project, "smoke", falsified)
+
     book = build_book(project, "smoke")
     assert book.ok, "jupyter-book build -W failed; see the captured output"
     html = tmp_path / "_build" / "html"
@@ -48,6 +58,7 @@ def test_every_chapter_runs_with_smoke_parameters_and_the_book_builds(tmp_path: 
     assert 'src="../_static/mathjax/tex-chtml.js"' in chapter_page and (html / "_static/mathjax/tex-chtml.js").is_file()
     claims = (html / "book" / "claims.html").read_text(encoding="utf-8")
     assert [c for chapter in CHAPTERS.values() for c in chapter.claim_ids if c not in claims] == []
+    assert claims.count("fails as it must") == len(paper_claims)
 
     # what a reader sees offline, in a real browser (headless Chromium): typeset math, loaded figures, no console
     # errors except the theme's own (paper_experiments.browser.THEME_CONSOLE_ERRORS)

@@ -302,7 +302,7 @@ def test_filter_alignment_finds_planted_filters_up_to_scale_and_orders_by_streng
 
 @pytest.fixture(scope="module")
 def circular_relu_instance():
-    """The instance of ../shared/verify/verify_circular_cnn.py: 10 signals of length 4, beta = 0.1."""
+    """An instance also solved by an independent implementation (own operators): 10 signals of length 4, beta = 0.1."""
     from cvxnn_core.cnn import solve_circular_relu
 
     rng = np.random.default_rng(2)

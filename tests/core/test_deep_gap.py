@@ -1,5 +1,5 @@
-"""Duality gaps of deep networks (cvxnn_core.deep.gap) against independent constructions and the reference values of
-../shared/verify/verify_deep_duality_*.py."""
+"""Duality gaps of deep networks (cvxnn_core.deep.gap) against independent constructions and reference values that an
+independent implementation (its own dual, bidual and multi-start training) computed on the same instances."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Three-layer parallel ReLU networks: the group-l1 and path programs against independent constructions.
 
-Reference values are those of ``../shared/verify/verify_three_layer_wd.py``, ``verify_path_reg.py`` and
-``verify_lowrank.py`` (a separate implementation with its own operators and recovery), on the same data.
+Reference values come from a separate implementation of the weight-decay, path-norm and low-rank programs (its own
+operators and recovery), run on the same data.
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ def test_coverage_file_names_every_paper_and_only_known_claims() -> None:
 
     papers = load_coverage(REPO_ROOT)
     validate_coverage(papers, CHAPTERS, REPO_ROOT)
-    assert len(papers) >= 13  # the papers catalogued in ../shared/PAPERS.md
+    assert len(papers) >= 13  # the 13 founding papers of the research line
     assert {chapter.citation for chapter in CHAPTERS.values()} <= {paper.key for paper in papers}
     assert any(not paper.chapters for paper in papers)  # papers without a chapter are listed too
 
@@ -111,3 +111,18 @@ def test_coverage_validation_catches_unknown_claims_and_missing_reasons(fake_roo
         HeadlineClaim("typo", ("alpha.postive",), ""), HeadlineClaim("no reason", (), "")))]
     with pytest.raises(ConfigError, match="unknown claim id 'alpha.postive'.*has no reproducing claim and no why_not"):
         validate_coverage(bad, chapters, fake_root)
+
+
+def test_coverage_cites_only_paper_claims_as_reproducing_a_statement(fake_root: Path) -> None:
+    from paper_experiments.coverage import HeadlineClaim, PaperCoverage, validate_coverage
+
+    write_notebook(fake_root, "alpha")
+    check = Claim("alpha.recovered", "recovery is exact", "check", "difference", "<=", 1e-6)
+    chapters = {"alpha": dataclasses.replace(fake_chapter("alpha"), claims=(check,))}
+    cited = [PaperCoverage("fakepaper", "A Fake Paper", ("alpha",),
+                           (HeadlineClaim("exact", ("alpha.recovered",), ""),))]
+    with pytest.raises(ConfigError, match="'alpha.recovered' is a check claim; only paper claims reproduce"):
+        validate_coverage(cited, chapters, fake_root)
+    supported = [PaperCoverage("fakepaper", "A Fake Paper", ("alpha",),
+                               (HeadlineClaim("exact", (), "no paper claim yet", ("alpha.recovered",)),))]
+    validate_coverage(supported, chapters, fake_root)  # support is fine

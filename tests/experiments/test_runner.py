@@ -274,3 +274,18 @@ def test_custom_values_are_refused_before_anything_runs(fake_root: Path, capsys)
     assert main(["params", "alpha"], project) == 0
     out = capsys.readouterr().out
     assert "| n " in out and "number of training samples" in out and "run --chapter alpha -p NAME=VALUE" in out
+
+
+def test_falsifiers_run_once_per_distinct_override_and_flag_claims_that_still_hold(fake_root: Path) -> None:
+    from paper_experiments.falsify import falsifier_runs, load_report, run_falsifiers, write_report
+    from paper_experiments.registry import Claim
+
+    holds = Claim("beta.positive", "n is positive", "paper", "the value", ">", 0.0,
+                  falsify={"n": 5}, falsify_why="n does not enter the claim")  # cannot break it
+    project = make_project(fake_root, fake_chapter("alpha"), dataclasses.replace(fake_chapter("beta"), claims=(holds,)))
+    assert len(falsifier_runs(project.chapters["alpha"])) == 1
+    rows = {row.claim_id: row for row in run_falsifiers(None, "smoke", project=project)}
+    assert rows["alpha.positive"].ok and rows["alpha.positive"].value == -1.0  # fails as it must
+    assert not rows["beta.positive"].ok and "still holds" in rows["beta.positive"].problem
+    write_report(project, "smoke", list(rows.values()))
+    assert {row["claim_id"] for row in load_report(project, "smoke")} == {"alpha.positive", "beta.positive"}

@@ -247,6 +247,10 @@ CASES = [
     ("cli.run: cli jobs 3", lambda: _cli(["run", "--jobs", "3", "--chapter", "two_layer_convex"]), CLIError,
      "--jobs must be between 1 and 2"),
     ("cli.main: cli unknown command", lambda: _cli(["frobnicate"]), CLIError, "invalid choice: 'frobnicate'"),
+    ("cli.falsify: unknown chapter", lambda: _cli(["falsify", "--chapter", "nope"]), CLIError,
+     "unknown chapter 'nope'"),
+    ("cli.falsify: unknown profile", lambda: _cli(["falsify", "--profile", "medium"]), CLIError,
+     "invalid choice: 'medium'"),
 ]
 
 

@@ -21,8 +21,8 @@ import cvxnn_core
 TABLES = sorted(p.stem for p in Path(__file__).parent.glob("test_bad_input_*.py") if p.stem != Path(__file__).stem)
 ALL_CASES = [case for table in TABLES for case in importlib.import_module(table).CASES]
 
-CLI_COMMANDS = ("cli.main", "cli.run", "cli.build", "cli.claims", "cli.params", "cli.status", "cli.sweep",
-                "cli.benchmark")
+CLI_COMMANDS = ("cli.main", "cli.run", "cli.build", "cli.claims", "cli.params", "cli.status", "cli.falsify",
+                "cli.sweep", "cli.benchmark")
 
 
 def _packages() -> list[str]:
