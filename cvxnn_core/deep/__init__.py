@@ -75,6 +75,7 @@ from cvxnn_core.deep.linear import (
     nuclear_norm_objective,
     numerical_rank,
     simplex_etf,
+    slope_changes,
     stable_rank,
     two_layer_linear_optimum,
 )
@@ -84,7 +85,6 @@ from cvxnn_core.deep.training import (
     DeepLinearResult,
     DeepReLUNet,
     LRSchedule,
-    slope_changes,
     train_bn_relu_classifier,
     train_deep_linear,
     train_deep_linear_sweep,

@@ -18,7 +18,6 @@ from cvxnn_core._validation import (
     check_class_labels,
     check_layers,
     check_n_layers,
-    check_nonnegative_number,
     check_positive_int,
     check_positive_number,
     check_seed,
@@ -480,27 +479,3 @@ def train_deep_relu(
     )
     return TrainResult(net=net, history=history, initial_objective=initial, train_time=elapsed, optimizer="adam",
                        lr=lr, seed=seed)
-
-
-def slope_changes(x: np.ndarray, f: np.ndarray, *, atol: float = 1e-6) -> np.ndarray:
-    """Positions of the kinks of a piecewise-linear function sampled on an increasing grid ``x``.
-
-    The slope of each grid cell is compared with the next; a change larger than ``atol`` marks a kink in
-    between, and runs of adjacent marked cells (one kink seen by two cells) are merged into one position
-    (their mean grid point). Returns the kink positions ``(k,)``.
-    """
-    if np.ndim(x) != 1 or np.ndim(f) != 1:
-        raise ValueError(f"x and f must be 1-D arrays of the same length >= 3, got {np.shape(x)} and {np.shape(f)}")
-    x = check_array(x, "x", (None,))
-    f = check_array(f, "f", (None,))
-    atol = check_nonnegative_number(atol, "atol")
-    if x.shape != f.shape or x.size < 3:
-        raise ValueError(f"x and f must be 1-D arrays of the same length >= 3, got {x.shape} and {f.shape}")
-    if not np.all(np.diff(x) > 0):
-        raise ValueError("x must be strictly increasing")
-    slopes = np.diff(f) / np.diff(x)
-    marked = np.flatnonzero(np.abs(np.diff(slopes)) > atol)  # a kink lies in cells marked..marked+1
-    if marked.size == 0:
-        return np.empty(0)
-    groups = np.split(marked, np.flatnonzero(np.diff(marked) > 1) + 1)
-    return np.array([x[g + 1].mean() for g in groups])

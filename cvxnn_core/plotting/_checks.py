@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+import pandas as pd
 
 
 def check_frame(frame: object, name: str, columns: Iterable[str], *, finite: Iterable[str] = (),
@@ -12,7 +13,6 @@ def check_frame(frame: object, name: str, columns: Iterable[str], *, finite: Ite
     """``frame`` as a non-empty DataFrame holding ``columns``: ``finite`` columns hold finite numbers, ``log`` columns
     (drawn on a log axis) finite numbers ``> 0``, ``unit`` columns numbers in ``[0, 1]``; ``choices`` maps a column to
     its allowed values."""
-    import pandas as pd
 
     columns = list(dict.fromkeys(columns))
     if not isinstance(frame, pd.DataFrame):
@@ -48,3 +48,14 @@ def check_keys(mapping: object, name: str, needed: Iterable, source: str) -> Map
     if missing:
         raise ValueError(f"{name} has no entry for {missing[:5]}; it needs one per value of {source}")
     return mapping
+
+
+def check_mesh(sub: pd.DataFrame, value: str, name: str) -> pd.DataFrame:
+    """``sub[value]`` pivoted to an ``x2 x x1`` table; refused unless it is a full mesh of at least 2 x 2 points."""
+    S = sub.pivot_table(index="x2", columns="x1", values=value)
+    if min(S.shape) < 2 or S.isna().to_numpy().any():
+        raise ValueError(
+            f"{name} must hold a regular x1-x2 mesh of at least 2 x 2 points per panel (every x1 with every x2), got "
+            f"{len(sub)} rows over {S.shape[1]} x1 and {S.shape[0]} x2 values"
+        )
+    return S

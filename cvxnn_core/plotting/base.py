@@ -29,7 +29,7 @@ from cvxnn_core._validation import (  # noqa: E402
     check_positive_int,
     check_positive_number,
 )
-from cvxnn_core.plotting._checks import check_frame, check_keys
+from cvxnn_core.plotting._checks import check_frame, check_keys, check_mesh
 
 FIGURE_FORMATS = ("png", "svg")
 RC = {
@@ -179,7 +179,7 @@ def decision_region_grid(
         for j, c in enumerate(cols):
             ax = axes[i][j]
             sub = grid[(grid[row] == r) & (grid[col] == c)]
-            S = _mesh(sub, "score", "grid")
+            S = check_mesh(sub, "score", "grid")
             xx, yy = np.meshgrid(S.columns.to_numpy(), S.index.to_numpy())
             vals = np.clip(S.to_numpy(), -clip, clip)
             ax.contourf(xx, yy, vals, levels=np.linspace(-clip, clip, 13), cmap="RdBu_r", alpha=0.55)
@@ -196,17 +196,6 @@ def decision_region_grid(
                 ax.set_ylabel(str(r), fontsize="small")
     fig.tight_layout()
     return fig
-
-
-def _mesh(sub: pd.DataFrame, value: str, name: str) -> pd.DataFrame:
-    """``sub[value]`` pivoted to an ``x2 x x1`` table; refused unless it is a full mesh of at least 2 x 2 points."""
-    S = sub.pivot_table(index="x2", columns="x1", values=value)
-    if min(S.shape) < 2 or S.isna().to_numpy().any():
-        raise ValueError(
-            f"{name} must hold a regular x1-x2 mesh of at least 2 x 2 points per panel (every x1 with every x2), got "
-            f"{len(sub)} rows over {S.shape[1]} x1 and {S.shape[0]} x2 values"
-        )
-    return S
 
 
 def image_rows(

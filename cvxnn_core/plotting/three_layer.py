@@ -10,8 +10,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from cvxnn_core._validation import check_positive_number
-from cvxnn_core.plotting._checks import check_frame
-from cvxnn_core.plotting.base import _mesh
+from cvxnn_core.plotting._checks import check_frame, check_mesh
 
 
 def arrangement_counts_plot(counts: pd.DataFrame) -> Figure:
@@ -43,7 +42,7 @@ def multiclass_regions_plot(grid: pd.DataFrame, points: pd.DataFrame, *, panel_s
     cmap = ListedColormap(colours)
     fig, axes = plt.subplots(1, len(models), figsize=(panel_size * len(models), panel_size + 0.3), squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
-        S = _mesh(grid[grid["model"] == model], "label", "grid")
+        S = check_mesh(grid[grid["model"] == model], "label", "grid")
         xx, yy = np.meshgrid(S.columns.to_numpy(), S.index.to_numpy())
         ax.contourf(xx, yy, S.to_numpy(), levels=np.arange(n_classes + 1) - 0.5, cmap=cmap, alpha=0.35)
         for c in range(n_classes):
