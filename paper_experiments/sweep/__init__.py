@@ -25,7 +25,7 @@ Layout: :mod:`.tasks` (data, one task along its path), :mod:`.engine` (the clust
 """
 
 from paper_experiments.sweep.engine import cache_file, run_sweep, sweep_code_hash
-from paper_experiments.sweep.tables import accuracy_table, profile_frame, solve_times
+from paper_experiments.sweep.tables import accuracy_table, convex_choice, profile_frame, solve_times, validation_choice
 from paper_experiments.sweep.tasks import (
     CONVEX,
     DEFAULT_CACHE,
@@ -43,6 +43,6 @@ from paper_experiments.sweep.tasks import (
 
 __all__ = [
     "CONVEX", "DEFAULT_CACHE", "METHODS", "SKLEARN_SETS", "STEP_SIZES", "Data", "Task", "accuracy_table", "cache_file",
-    "keel_available", "load_data", "profile_frame", "run_sweep", "run_task", "score", "solve_times", "suite",
-    "sweep_code_hash",
+    "convex_choice", "keel_available", "load_data", "profile_frame", "run_sweep", "run_task", "score", "solve_times",
+    "suite", "sweep_code_hash", "validation_choice",
 ]

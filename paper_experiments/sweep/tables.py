@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from paper_experiments.sweep.tasks import METHODS
+from paper_experiments.sweep.tasks import CONVEX, METHODS
 
 
 def solve_times(
@@ -81,11 +81,29 @@ def profile_frame(rows: pd.DataFrame, traces: pd.DataFrame, points: int = 200) -
     )
 
 
+def validation_choice(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per (data set, method): the finished point of the method's path with the best validation score
+    (ties: the larger ``beta``). Only ``valid`` decides; ``test`` is carried along, never looked at."""
+    ok = rows[rows["status"].isin(["ok", "unconverged"]) & rows["valid"].notna()]
+    ok = ok.sort_values("beta_frac", ascending=False, kind="stable")
+    return ok.loc[ok.groupby(["dataset", "method"])["valid"].idxmax()]
+
+
 def accuracy_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Test accuracy (R^2 for regression) of each method on each data set at the ``beta`` its validation score
     chose (ties: the larger ``beta``); a method with no finished point is NaN."""
-    ok = rows[rows["status"].isin(["ok", "unconverged"]) & rows["valid"].notna()]
-    ok = ok.sort_values("beta_frac", ascending=False)
-    chosen = ok.loc[ok.groupby(["dataset", "method"])["valid"].idxmax()]
-    table = chosen.pivot(index="dataset", columns="method", values="test")
+    table = validation_choice(rows).pivot(index="dataset", columns="method", values="test")
     return table.reindex(columns=[m for m in METHODS if m in table.columns])
+
+
+def convex_choice(rows: pd.DataFrame, methods: tuple[str, ...] = CONVEX) -> pd.DataFrame:
+    """The convex model of each data set chosen on validation alone: among the ``methods`` (gated and ReLU
+    programs), each at its own validation-chosen ``beta``, the one with the best validation score (ties: the first
+    of ``methods``). Columns ``method``, ``beta_frac``, ``valid``, ``test``; index: the data set. Choosing between
+    the programs by their test score would select on the test data."""
+    chosen = validation_choice(rows)
+    chosen = chosen[chosen["method"].isin(methods)]
+    chosen = chosen.assign(_order=chosen["method"].map({m: i for i, m in enumerate(methods)}))
+    chosen = chosen.sort_values("_order", kind="stable")
+    pick = chosen.loc[chosen.groupby("dataset")["valid"].idxmax()]
+    return pick.set_index("dataset")[["method", "beta_frac", "valid", "test"]]

@@ -12,10 +12,12 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cvxnn_core import datasets
 from paper_experiments import sweep
+from paper_experiments.sweep import accuracy_table, convex_choice
 from paper_experiments.sweep.__main__ import main as sweep_main
 
 TINY = {"fractions": (0.1, 0.01), "n_patterns": 6, "n_train": 40, "n_test": 40, "epochs": 50, "time_cap": 30.0}
@@ -164,3 +166,23 @@ def test_cli_help_names_the_engine(capsys):
         sweep_main(["--help"])
     out = capsys.readouterr().out
     assert "dask" in out and "--scheduler" in out and "--data-file" in out
+
+
+def _choice_rows(points):
+    return pd.DataFrame([{"dataset": d, "method": m, "beta_frac": f, "status": "ok", "valid": v, "test": t}
+                         for d, m, f, v, t in points])
+
+
+def test_convex_choice_uses_validation_not_test():
+    rows = _choice_rows([("a", "gated", 0.1, 0.9, 0.5), ("a", "relu", 0.1, 0.8, 0.99), ("a", "adam", 0.1, 0.9, 0.7)])
+    pick = convex_choice(rows)
+    assert pick.loc["a", "method"] == "gated" and pick.loc["a", "test"] == 0.5  # the test-best relu is not chosen
+    assert accuracy_table(rows)[["gated", "relu"]].max(axis=1)["a"] == 0.99  # what the old code took
+
+
+def test_convex_choice_ties_and_betas():
+    rows = _choice_rows([("a", "gated", 0.1, 0.8, 0.6), ("a", "gated", 0.01, 0.8, 0.9), ("a", "relu", 0.1, 0.8, 0.95),
+                  ("b", "relu", 0.1, math.nan, 1.0), ("b", "relu", 0.01, 0.7, 0.4), ("b", "gated", 0.1, 0.6, 0.9)])
+    pick = convex_choice(rows)
+    assert (pick.loc["a", "method"], pick.loc["a", "beta_frac"], pick.loc["a", "test"]) == ("gated", 0.1, 0.6)
+    assert (pick.loc["b", "method"], pick.loc["b", "beta_frac"]) == ("relu", 0.01)
