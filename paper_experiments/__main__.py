@@ -113,7 +113,7 @@ def _claims(args: argparse.Namespace, project: Project) -> int:
 
 
 def _falsify(args: argparse.Namespace, project: Project) -> int:
-    rows = run_falsifiers(args.chapter, args.profile, force=args.force, project=project)
+    rows = run_falsifiers(args.chapter, args.profile, force=args.force, jobs=args.jobs, project=project)
     path = write_report(project, args.profile, rows)
     print(falsify_table(rows))
     print(f"report: {path}")
@@ -129,7 +129,7 @@ def _build(args: argparse.Namespace, project: Project) -> int:
     if args.strict:
         raise ConfigError("--strict applies to 'run -p'; the book build always fails on an unmet claim")
     code = _run(args, project)
-    falsified = run_falsifiers(args.chapter, FALSIFY_PROFILE, force=args.force, project=project)
+    falsified = run_falsifiers(args.chapter, FALSIFY_PROFILE, force=args.force, jobs=args.jobs, project=project)
     write_report(project, FALSIFY_PROFILE, falsified)
     for row in falsified:
         if not row.ok:
@@ -186,6 +186,8 @@ def _parser() -> argparse.ArgumentParser:
                          "(default: smoke)")
     falsify.add_argument("--chapter", nargs="+", action="extend", metavar="SLUG", help="chapters (default: all)")
     falsify.add_argument("--force", action="store_true", help="re-execute even when the result is cached")
+    falsify.add_argument("--jobs", type=int, default=1, metavar="N",
+                         help="falsifier runs at once (at most one per core); exclusive chapters run alone")
     falsify.set_defaults(func=_falsify)
     return parser
 

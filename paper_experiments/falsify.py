@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from cvxnn_core.results import atomic_write_text
-from paper_experiments import markdown_table
+from paper_experiments import ConfigError, markdown_table
 from paper_experiments.registry import Chapter, Claim, check_profile, validate_registry
-from paper_experiments.runner import Project, failure_reason, git_sha, run_chapter
+from paper_experiments.runner import MAX_JOBS, Project, failure_reason, git_sha, run_chapter
 
 REPORT_DIR = "falsify"
 FALSIFY_PROFILE = "smoke"  # the profile under the falsifiers in the book build and the test suite
@@ -79,21 +79,44 @@ def _row(claim: Claim, overrides: dict[str, Any], entry: dict[str, Any] | None, 
     return FalsifyRow(claim.id, overrides, claim.falsify_why or "", value, requirement, True, None)
 
 
-def run_falsifiers(slugs: Iterable[str] | None, profile: str = "smoke", *, force: bool = False,
+def run_falsifiers(slugs: Iterable[str] | None, profile: str = "smoke", *, force: bool = False, jobs: int = 1,
                    project: Project | None = None) -> list[FalsifyRow]:
-    """Run every falsifier of the chapters ``slugs`` (all when None) on top of ``profile``; one row per claim."""
+    """Run every falsifier of the chapters ``slugs`` (all when None) on top of ``profile``; one row per claim.
+
+    ``jobs`` runs (at most one per core) execute at once on a ``dask.distributed`` LocalCluster, as ``run --jobs``
+    does; the falsifiers of ``exclusive`` chapters run afterwards, alone."""
     project = project or Project()
     check_profile(profile)
+    if not 1 <= jobs <= MAX_JOBS:
+        raise ConfigError(f"--jobs must be between 1 and {MAX_JOBS}, got {jobs}")
     selected = {slug: project.chapter(slug) for slug in (project.chapters if slugs is None else slugs)}
     validate_registry(selected, project.root)
     sha = git_sha(project.root)
+    runs = [(slug, overrides, claims) for slug, chapter in selected.items()
+            for overrides, claims in falsifier_runs(chapter)]
+    shared = [run for run in runs if not selected[run[0]].exclusive]
+    alone = [run for run in runs if selected[run[0]].exclusive]
+    statuses = {}
+    if jobs > 1 and len(shared) > 1:
+        from distributed import Client, LocalCluster, as_completed
+
+        with LocalCluster(n_workers=min(jobs, len(shared)), threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            futures = {client.submit(run_chapter, project, slug, profile, force, sha, overrides, pure=False): i
+                       for i, (slug, overrides, _) in enumerate(shared)}
+            for future in as_completed(futures):
+                statuses[futures[future]] = future.result()
+    else:
+        alone = shared + alone
+        shared = []
+    for i, (slug, overrides, _) in enumerate(alone, start=len(shared)):
+        statuses[i] = run_chapter(project, slug, profile, force, sha, overrides)
     rows: list[FalsifyRow] = []
-    for slug, chapter in selected.items():
-        for overrides, claims in falsifier_runs(chapter):
-            status = run_chapter(project, slug, profile, force, sha, overrides)
-            broken_run = status.error is not None or bool(status.missing_figures)
-            failure = failure_reason(status) if broken_run else None
-            rows += [_row(claim, overrides, status.claims.get(claim.id), failure) for claim in claims]
+    for i, (_, overrides, claims) in enumerate(shared + alone):
+        status = statuses[i]
+        broken_run = status.error is not None or bool(status.missing_figures)
+        failure = failure_reason(status) if broken_run else None
+        rows += [_row(claim, overrides, status.claims.get(claim.id), failure) for claim in claims]
     return rows
 
 

@@ -19,10 +19,11 @@ from paper_experiments.browser import check_pages, find_browser
 from paper_experiments.build import build_book
 from paper_experiments.falsify import falsifier_runs, run_falsifiers, write_report
 from paper_experiments.registry import CHAPTERS
-from paper_experiments.runner import Project, failure_reason, run_chapters
+from paper_experiments.runner import MAX_JOBS, Project, failure_reason, run_chapters
 
 pytestmark = pytest.mark.notebooks
 BOOK_BUILD_LIMIT_S = 900  # jupyter-book on the smoke results: ~1 min idle
+JOBS = min(2, MAX_JOBS)  # chapters (and falsifier runs) at once; exclusive chapters run alone
 SMOKE_LIMIT_S = sum(chapter.budget_s("smoke")[0] * (1 + len(falsifier_runs(chapter))) for chapter in CHAPTERS.values())
 SMOKE_LIMIT_S += BOOK_BUILD_LIMIT_S
 
@@ -30,7 +31,7 @@ SMOKE_LIMIT_S += BOOK_BUILD_LIMIT_S
 @pytest.mark.timeout(SMOKE_LIMIT_S)
 def test_every_chapter_runs_with_smoke_parameters_and_the_book_builds(tmp_path: Path) -> None:
     project = Project(output_root=tmp_path)
-    statuses = run_chapters(None, "smoke", project=project)
+    statuses = run_chapters(None, "smoke", project=project, jobs=JOBS)
     for status in statuses:
         assert status.ok, f"{status.slug}: {failure_reason(status)}"
         chapter = CHAPTERS[status.slug]
@@ -40,7 +41,7 @@ def test_every_chapter_runs_with_smoke_parameters_and_the_book_builds(tmp_path: 
         assert status.missing_figures == []
 
     # every paper claim names a falsifier, and fails under it (claims that share overrides share one run)
-    falsified = run_falsifiers(None, "smoke", project=project)
+    falsified = run_falsifiers(None, "smoke", project=project, jobs=JOBS)
     paper_claims = [claim.id for chapter in CHAPTERS.values() for claim in chapter.claims if claim.kind == "paper"]
     assert sorted(row.claim_id for row in falsified) == sorted(paper_claims)
     assert [f"{row.claim_id}: {row.problem}" for row in falsified if not row.ok] == []
