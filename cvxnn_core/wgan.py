@@ -118,7 +118,10 @@ def gda_quadratic(
     exact expectation ``W^T W``. The generator starts at ``W0`` if given (else ``init_scale * N(0, 1)``), the
     discriminator at random unit directions with ``alpha = 0``. A run that diverges stops there (the rest of its
     arrays is NaN). Returns per-step arrays ``objective`` (``||W||^2/2 + <S, Sigma_x - W^T W> - beta ||alpha||_1``),
-    ``generator_value`` (``||W||^2 / 2``) and ``advantage`` (``||Sigma_x - W^T W||_2``)."""
+    ``generator_value`` (``||W||^2 / 2``) and ``advantage`` (``||Sigma_x - W^T W||_2``), and ``M_average`` ``(d, d)``:
+    the mean generated second moment ``W^T W`` over the second half of the steps (the ergodic average of a
+    primal-dual method, which can settle where the iterates oscillate; over the finite steps of that half if the run
+    diverged in it, NaN if it diverged before)."""
     import torch
 
     X = check_X(X)
@@ -133,6 +136,7 @@ def gda_quadratic(
     if W0 is not None:
         W0 = check_array(W0, "W0", (k, d), labels=("k", "d"), fix="latent_dim rows, one column per feature of X")
     out = {key: np.empty(steps) for key in ("objective", "generator_value", "advantage")}
+    M_sum, averaged = np.zeros((d, d)), 0
     with limit_threads(threads):
         gen = torch.Generator().manual_seed(check_seed(seed))
         Sx = torch.as_tensor(second_moment(X))
@@ -158,7 +162,12 @@ def gda_quadratic(
                 alpha += lr_d * ga
                 out["objective"][step] = float(objective)
                 out["generator_value"][step] = float(0.5 * (W**2).sum())
-                out["advantage"][step] = float(torch.linalg.matrix_norm(Sx - W.T @ W, ord=2))
+                M_now = W.T @ W
+                out["advantage"][step] = float(torch.linalg.matrix_norm(Sx - M_now, ord=2))
+                if step >= steps // 2:
+                    M_sum += M_now.numpy()
+                    averaged += 1
+    out["M_average"] = M_sum / averaged if averaged else np.full((d, d), np.nan)
     return out
 
 

@@ -66,6 +66,14 @@ def test_relu_program_and_gda(data):
     h = wgan.gda_relu(data, Z, U, 0.02, cf.W, steps=200)
     assert h["W"].shape == cf.W.shape and np.all(np.isfinite(h["generator_value"]))
     q = wgan.gda_quadratic(data, 0.05, 3, steps=50, lr_discriminator=100.0, lr_generator=10.0)
-    assert all(v.shape == (50,) for v in q.values())  # a diverging run ends in NaN instead of raising
+    assert all(q[key].shape == (50,) for key in ("objective", "generator_value", "advantage"))  # NaN, not raise
+    assert q["M_average"].shape == (5, 5)
     with pytest.raises(ValueError, match="patterns"):
         wgan.relu_wgan_program(data, Z, U, 0.02, P[:, :3])
+
+
+def test_gda_average_is_the_mean_second_moment(data):
+    """M_average is the mean of W^T W over the second half: with a tiny generator step from W0, W barely moves."""
+    cf = wgan.quadratic_wgan_closed_form(data, 0.2)
+    h = wgan.gda_quadratic(data, 0.2, cf.W.shape[0], steps=10, lr_generator=1e-12, W0=cf.W)
+    assert np.allclose(h["M_average"], cf.M, atol=1e-9)
