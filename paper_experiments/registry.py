@@ -30,7 +30,6 @@ CLAIM_KINDS: tuple[str, ...] = get_args(ClaimKind)
 SPEED_VERDICT_PROFILE = "full"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIB_FILE = "book/references.bib"
-REQUIRE_FALSIFIERS = False  # TEMPORARY while the falsifiers are written
 
 _SLUG = re.compile(r"[a-z]+(_[a-z]+)*")
 _FIGURE_ID = re.compile(r"fig_[a-z0-9]+(_[a-z0-9]+)*")
@@ -275,7 +274,7 @@ def _chapter_problems(key: str, chapter: Chapter, root: Path, known_bib_keys: se
         if isinstance(claim.threshold, str) and claim.threshold not in chapter.full:
             problems.append(f"{slug}: claim {claim.id!r} takes its threshold from {claim.threshold!r}, which is not "
                             "a parameter of the notebook")
-        problems += _falsifier_problems(chapter, claim) if REQUIRE_FALSIFIERS else []
+        problems += _falsifier_problems(chapter, claim)
     extra = sorted(set(chapter.smoke) - set(chapter.full))
     if extra:
         problems.append(f"{slug}: smoke parameters {extra} are not in the full set")

@@ -67,6 +67,14 @@ MISTAKES = {
         "takes its threshold from 'n_min', which is not a parameter of the notebook",
     ),
     "missing time budget": ({"timeout_s": {"full": 10}}, "timeout_s needs a positive limit for each of smoke, full"),
+    "paper claim without a falsifier": (
+        {"claims": (Claim("alpha.positive", "a", "paper", "n", ">", 0.0),)},
+        "paper claim 'alpha.positive' declares no falsify table",
+    ),
+    "falsifier of an unknown parameter": (
+        {"claims": (Claim("alpha.positive", "a", "paper", "n", ">", 0.0, falsify={"n_typo": 1}, falsify_why="w"),)},
+        "falsifies with 'n_typo', which is not a parameter of the notebook",
+    ),
 }
 
 
