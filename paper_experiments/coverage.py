@@ -129,7 +129,9 @@ def coverage_page(papers: list[PaperCoverage], rows: list[ClaimRow], profile: st
 Every paper of the research line, its headline claims, and the chapter claims that reproduce them (with
 their verdict in this **{profile}** build: ✓ holds, ✗ fails, "measured" for speed claims without a verdict
 in this profile). Only `paper` claims, each with a falsifier that must break it, count as reproducing a
-statement; `check` claims of our own construction that back a statement are listed as support.
+statement; `check` claims of our own construction that back a statement are listed as support. A one-sided
+claim that no trained network ends below the certified optimum reproduces an exactness statement only together with
+the exact recovery listed beside it as support.
 **{done} of {total} headline claims of {len(papers)} papers are reproduced.** Generated from
 `{COVERAGE_FILE}`; the {{doc}}`claims` page lists every claim with its measured value.
 
