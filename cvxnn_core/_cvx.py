@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cvxnn_core._validation import check_cvxpy_solver
 from cvxnn_core.patterns import cone_projection
 
 if TYPE_CHECKING:
@@ -65,8 +64,22 @@ def block_norms(B: np.ndarray) -> np.ndarray:
 
 
 def check_solver(solver: str | None) -> str:
-    """The upper-case name of an installed cvxpy solver; ``None`` means :data:`DEFAULT_SOLVER`."""
-    return check_cvxpy_solver(solver, DEFAULT_SOLVER)
+    """The upper-case name of an installed cvxpy solver; ``None`` means :data:`DEFAULT_SOLVER`.
+
+    Raises :class:`SolverError` naming the installed solvers otherwise.
+    """
+    import cvxpy as cp
+
+    name = (solver or DEFAULT_SOLVER).upper()
+    installed = cp.installed_solvers()
+    if name not in installed:
+        raise SolverError(
+            f"solver {name!r} is not installed; installed cvxpy solvers: {installed}. "
+            f"Pass solver=None for {DEFAULT_SOLVER}",
+            solver=name,
+            status=None,
+        )
+    return name
 
 
 def loss_expr(f, y: np.ndarray, loss: Loss):

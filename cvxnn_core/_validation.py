@@ -329,39 +329,6 @@ def check_optimizer(
     return optimizer, lr, momentum
 
 
-def check_cvxpy_solver(solver: str, default: str) -> str:
-    """The upper-case name of an installed cvxpy solver (``None`` means ``default``).
-
-    Raises :class:`cvxnn_core._cvx.SolverError` naming the installed solvers otherwise.
-    """
-    import cvxpy as cp
-
-    from cvxnn_core._cvx import SolverError
-
-    name = (solver or default).upper()
-    installed = cp.installed_solvers()
-    if name not in installed:
-        raise SolverError(
-            f"solver {name!r} is not installed; installed cvxpy solvers: {installed}. Pass solver=None for {default}",
-            solver=name,
-            status=None,
-        )
-    return name
-
-
-def check_result_data(X: np.ndarray, result: object) -> None:
-    """Refuse a convex ``result`` (:class:`cvxnn_core.programs.ConvexResult`) solved on data other than ``X``."""
-    from cvxnn_core.programs import ConvexResult
-
-    if not isinstance(result, ConvexResult):
-        raise TypeError(f"result must be a programs.ConvexResult, got {type(result).__name__}")
-    if result.patterns.shape[0] != X.shape[0] or result.V.shape[1] != X.shape[1]:
-        raise ValueError(
-            f"X has shape {X.shape} but the result was solved on data with {result.patterns.shape[0]} rows and "
-            f"{result.V.shape[1]} columns; pass the same X (with the same intercept column) used in the solve"
-        )
-
-
 def check_penalised_bias(net: object, what: str) -> None:
     """Refuse a network with a free (unpenalised) output bias where ``what`` needs every weight penalised."""
     if getattr(net, "free_bias", False):

@@ -44,7 +44,6 @@ from cvxnn_core._validation import (
     check_labels_pm1,
     check_loss,
     check_patterns,
-    check_result_data,
     check_same_targets,
     check_X,
     check_X_y,
@@ -216,7 +215,7 @@ def certify_convex(
     if result.kind == "gated_relu":
         return _certify_gated(X, y, result, patterns, method)
     X, y = check_X_y(X, y)
-    check_result_data(X, result)
+    ConvexResult.check_solved_on(result, X)
     if result.free_bias:
         raise ValueError("certify_convex covers programs whose every weight is penalised (free_bias=False)")
     f = convex_predictions(X, result.patterns, result.V - result.W)
@@ -240,7 +239,7 @@ def _certify_gated(
             "its dual constraint is the cone-free norm (method=None or 'cone_free')"
         )
     X, y = check_X_y(X, y, allow_2d=True)
-    check_result_data(X, result)
+    ConvexResult.check_solved_on(result, X)
     if result.free_bias:
         raise ValueError("certify_convex covers programs whose every weight is penalised (free_bias=False)")
     if y.ndim != result.V.ndim - 1:
@@ -282,7 +281,7 @@ def _certify_gated(
 def cone_violation(X: np.ndarray, result: ConvexResult) -> float:
     """Relative cone-constraint violation ``max_i ||((I - 2D_i) X v_i)_+|| / ||X v_i||`` over all blocks."""
     X = check_X(X)
-    check_result_data(X, result)
+    ConvexResult.check_solved_on(result, X)
     S = 2.0 * result.patterns - 1.0
     worst = 0.0
     for B in (result.V, result.W):

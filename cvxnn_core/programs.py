@@ -55,7 +55,6 @@ from cvxnn_core._validation import (
     check_labels_pm1,
     check_loss,
     check_patterns,
-    check_result_data,
     check_X,
     check_X_y,
 )
@@ -107,10 +106,21 @@ class ConvexResult:
         """Number of non-zero blocks ``v_i``, ``w_i`` (= neurons of the recovered network)."""
         return int(np.sum(block_norms(self.V) > 0) + np.sum(block_norms(self.W) > 0))
 
+    @classmethod
+    def check_solved_on(cls, result: object, X: np.ndarray) -> None:
+        """Refuse a ``result`` that is not a :class:`ConvexResult` or was solved on data other than ``X``."""
+        if not isinstance(result, cls):
+            raise TypeError(f"result must be a programs.ConvexResult, got {type(result).__name__}")
+        if result.patterns.shape[0] != X.shape[0] or result.V.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"X has shape {X.shape} but the result was solved on data with {result.patterns.shape[0]} rows and "
+                f"{result.V.shape[1]} columns; pass the same X (with the same intercept column) used in the solve"
+            )
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """``sum_i D_i X (v_i - w_i)`` on the training data ``X`` the patterns were built from."""
         X = check_X(X)
-        check_result_data(X, self)
+        self.check_solved_on(self, X)
         return convex_predictions(X, self.patterns, self.V - self.W)
 
 

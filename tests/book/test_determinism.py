@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from paper_experiments.runner import RUN_LOG, STATUS_FILE, Project, result_dir, run_chapters
+from paper_experiments.execute import RUN_LOG
+from paper_experiments.runner import STATUS_FILE, Project, result_dir, run_chapters
 
 pytestmark = pytest.mark.notebooks
 CHAPTER = "neural_collapse"  # ~10 s in smoke; strip plots with jitter, trained networks, SVG and PNG figures
