@@ -159,6 +159,65 @@ class OptimalSet:
                     return alpha
         raise RuntimeError("no support reproduces the optimal predictions; the tight set is inconsistent")
 
+    def membership_residual(self, net: TwoLayerNet) -> float:
+        """How far a network is from the optimal set (``0`` for every optimal network, up to its accuracy): the
+        largest of ``1 - cos`` between each live neuron and the nearest tight direction of its output sign, the
+        relative residual ``||F c - f*|| / ||f*||`` of its fit on ``X`` and ``|sum c - t*| / t*`` of its penalty
+        level (``F``, ``c``: :func:`cvxnn_core.pruning.neuron_masses`)."""
+        from cvxnn_core.pruning import neuron_masses
+
+        F, c, rho, s = neuron_masses(self.X, net)
+        live = c > 0
+        if not np.any(live):
+            return 1.0
+        angle = 0.0
+        for k in np.flatnonzero(live):
+            same = self.signs == s[k]
+            best = float(np.max(self.directions[same] @ rho[k])) if np.any(same) else -1.0
+            angle = max(angle, 1.0 - best)
+        fit = float(np.linalg.norm(F @ c - self.predictions) / max(float(np.linalg.norm(self.predictions)), 1e-300))
+        level = abs(float(c.sum()) - self.penalty_level) / self.penalty_level
+        return max(angle, fit, level)
+
+    def eval_features(self, X_eval: np.ndarray) -> np.ndarray:
+        """``(m, T)`` features of the tight neurons on other data: ``s_j (X_eval rho_j)_+``."""
+        from cvxnn_core._validation import check_X
+
+        X_eval = check_X(X_eval, "X_eval")
+        if X_eval.shape[1] != self.X.shape[1]:
+            raise ValueError(f"X_eval has {X_eval.shape[1]} columns, the training X {self.X.shape[1]}; prepare it the "
+                             "same way (standardisation, bias column)")
+        return np.maximum(X_eval @ self.directions.T, 0.0) * self.signs[None, :]
+
+    def select(self, criterion: str, X_eval: np.ndarray | None = None, y_eval: np.ndarray | None = None) -> np.ndarray:
+        """One point of the polytope chosen by ``criterion`` (Table 1 of Mishkin & Pilanci, 2023, over the certified
+        set): ``"min_l2"`` minimises ``||alpha||_2``; ``"min_error"`` minimises ``||Phi alpha - y_eval||^2`` with
+        ``Phi`` the features on ``X_eval`` (:meth:`eval_features`; validation data, or test data as the paper's
+        oracle). ``max sum alpha`` is not offered: ``sum alpha = t*`` on the whole set.
+        A quadratic program (Clarabel)."""
+        import cvxpy as cp
+
+        from cvxnn_core._cvx import SOLVER_OPTIONS, run_problem
+        from cvxnn_core._validation import check_choice, check_y
+
+        criterion = check_choice(criterion, "criterion", ("min_l2", "min_error"))
+        a = cp.Variable(self.features.shape[1], nonneg=True)
+        A, b = self._equalities()
+        if criterion == "min_l2":
+            if X_eval is not None or y_eval is not None:
+                raise ValueError("criterion 'min_l2' takes no X_eval / y_eval (they are for 'min_error')")
+            cost = cp.sum_squares(a)
+        else:
+            if X_eval is None or y_eval is None:
+                raise ValueError("criterion 'min_error' needs X_eval and y_eval (held-out data to fit)")
+            Phi = self.eval_features(X_eval)
+            y_eval = check_y(y_eval, Phi.shape[0], "y_eval")
+            cost = cp.sum_squares(Phi @ a - y_eval)
+        scale = max(float(np.abs(b).max()), 1e-300)
+        problem = cp.Problem(cp.Minimize(cost), [(A / scale) @ a == b / scale, a <= b[-1]])
+        run_problem(problem, "CLARABEL", SOLVER_OPTIONS["CLARABEL"], what=f" selecting {criterion} in the optimal set")
+        return np.maximum(np.asarray(a.value, dtype=np.float64), 0.0)
+
 
 def optimal_set(
     X: np.ndarray, y: np.ndarray, beta: float, patterns: np.ndarray, *, tight_rtol: float = TIGHT_RTOL,

@@ -62,8 +62,7 @@ from cvxnn_core.losses import Loss, loss_value
 
 Kind = Literal["relu", "gated_relu"]
 OnUnconverged = Literal["raise", "warn"]
-# First-order solvers of cvxnn_core.solvers, by program: solver name -> the function, given the module (which is
-# imported only when a first-order solver is asked for: it needs torch).
+# First-order solvers by program: name -> the function, given cvxnn_core.solvers (imported only then: it needs torch).
 FAST_SOLVERS: dict[str, dict[str, Callable[[Any], Callable[..., Any]]]] = {
     "gated_relu": {"FISTA": lambda m: m.fista_gated},
     "relu": {"AL": lambda m: m.al_relu, "ACTIVE_SET": lambda m: m.active_set_relu},
@@ -235,6 +234,7 @@ def solve_relu(
     free_bias: bool = False,
     solver_options: Mapping[str, Any] | None = None,
     on_unconverged: OnUnconverged = "raise",
+    zero_blocks: bool = True,
 ) -> ConvexResult:
     r"""Solve the convex ReLU program over the given patterns.
 
@@ -259,6 +259,8 @@ def solve_relu(
         on_unconverged: what a first-order solver that stops before its certified gap reaches ``tol`` (iteration
             or time cap) does: ``"raise"`` (default; :class:`SolverError` with the gap reached) or ``"warn"``
             (return the point with ``converged=False``, ``status="optimal_inaccurate"`` and its certified ``gap``).
+        zero_blocks: zero a cvxpy solver's negligible blocks (default); ``False`` keeps the tiny blocks an
+            interior-point method leaves, only projected onto the cones (:mod:`cvxnn_core.selections`).
 
     When the zero network is optimal (``beta >= beta_max``, :func:`zero_is_optimal`) it is returned without
     calling a solver, with no neuron, ``gap=0`` and ``solver`` saying so.
@@ -274,6 +276,8 @@ def solve_relu(
     X, y, beta, patterns, loss = _prepare(X, y, beta, patterns, loss, free_bias)
     check_choice(on_unconverged, "on_unconverged", ("raise", "warn"))
     fast = _fast_solver(solver, "relu", loss, free_bias, solver_options)
+    if not isinstance(zero_blocks, bool | np.bool_) or (not zero_blocks and fast is not None):
+        raise ValueError(f"zero_blocks must be True or False (False only with a cvxpy solver), got {zero_blocks!r}")
     if not free_bias and zero_is_optimal(X, y, beta, patterns, loss):
         return _zero_result(X, y, beta, patterns, loss, "relu", None, free_bias)
     if fast is not None:
@@ -285,13 +289,17 @@ def solve_relu(
         _, _, _, Vk, Wk = _relu_cvxpy(X, y, beta, patterns[:, keep], loss, solver, free_bias)
         return _embed(Vk, keep), _embed(Wk, keep)
 
-    Vh, Wh, objective = clean_blocks(
-        V0,
-        W0,
-        lambda A, B: convex_objective(X, y, patterns, A, B, beta, loss, free_bias),
-        lambda B: project_blocks(X, patterns, B),
-        polish,
-    )
+    if zero_blocks:
+        Vh, Wh, objective = clean_blocks(
+            V0,
+            W0,
+            lambda A, B: convex_objective(X, y, patterns, A, B, beta, loss, free_bias),
+            lambda B: project_blocks(X, patterns, B),
+            polish,
+        )
+    else:
+        Vh, Wh = project_blocks(X, patterns, V0), project_blocks(X, patterns, W0)
+        objective = convex_objective(X, y, patterns, Vh, Wh, beta, loss, free_bias)
     return ConvexResult(
         objective=objective,
         V=Vh,

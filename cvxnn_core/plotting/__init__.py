@@ -6,7 +6,8 @@ chapter's output folder, each atomically (:mod:`~cvxnn_core.plotting.base`). The
 data frames a chapter records and return a matplotlib figure; they draw and compute nothing of the math.
 Modules: :mod:`~cvxnn_core.plotting.base` (style, saving, helpers shared by several chapters),
 :mod:`~cvxnn_core.plotting.geometry`, :mod:`~cvxnn_core.plotting.splines`, :mod:`~cvxnn_core.plotting.networks`,
-:mod:`~cvxnn_core.plotting.three_layer` and :mod:`~cvxnn_core.plotting.timing`.
+:mod:`~cvxnn_core.plotting.optimal_sets`, :mod:`~cvxnn_core.plotting.three_layer`
+and :mod:`~cvxnn_core.plotting.timing`.
 """
 
 from cvxnn_core.plotting.base import (
@@ -51,6 +52,7 @@ from cvxnn_core.plotting.networks import (
     stationary_points_plot,
     train_test_bars,
 )
+from cvxnn_core.plotting.optimal_sets import pruning_plot, selection_accuracy_plot
 from cvxnn_core.plotting.splines import kink_positions_plot, min_norm_limit_plot, spline_fit_plot
 from cvxnn_core.plotting.three_layer import (
     arrangement_counts_plot,
@@ -61,6 +63,8 @@ from cvxnn_core.plotting.three_layer import (
 from cvxnn_core.plotting.timing import bounds_vs_time_plot, complexity_plot, relaxation_time_plot
 
 __all__ = [
+    "pruning_plot",
+    "selection_accuracy_plot",
     "eigen_spectrum_plot",
     "gda_plot",
     "clustering_plot",
