@@ -47,6 +47,7 @@ from cvxnn_core.plotting.networks import (
     predictor_surfaces_plot,
     rank_vs_beta_plot,
     rank_vs_fraction_plot,
+    shattering_plot,
     singular_values_vs_beta_plot,
     spectrum_plot,
     stationary_points_plot,
@@ -63,6 +64,7 @@ from cvxnn_core.plotting.three_layer import (
 from cvxnn_core.plotting.timing import bounds_vs_time_plot, complexity_plot, relaxation_time_plot
 
 __all__ = [
+    "shattering_plot",
     "pruning_plot",
     "selection_accuracy_plot",
     "eigen_spectrum_plot",

@@ -186,10 +186,10 @@ def spectrum_plot(spectra: pd.DataFrame, titles: Mapping[str, str], styles: Mapp
     return fig
 
 
-def objectives_by_width_plot(objectives: pd.DataFrame) -> Figure:
+def objectives_by_width_plot(objectives: pd.DataFrame, *, xlabel: str = "filters (width)") -> Figure:
     """Final training objectives of every run per width (dots by optimizer) against the convex optimum (dashed),
     one log-scale panel per problem (``objectives``: ``problem``, ``width``, ``optimizer``, ``objective``,
-    ``optimum``, as from :func:`cvxnn_core.nonconvex.runs_table`)."""
+    ``optimum``, as from :func:`cvxnn_core.nonconvex.runs_table`); ``xlabel`` names the width axis."""
     check_frame(objectives, "objectives", ["problem", "width", "optimizer", "objective", "optimum"],
                 log=["objective", "optimum"])
     problems = list(dict.fromkeys(objectives["problem"]))
@@ -198,7 +198,7 @@ def objectives_by_width_plot(objectives: pd.DataFrame) -> Figure:
         sub = objectives[objectives["problem"] == problem]
         sns.stripplot(data=sub, x="width", y="objective", hue="optimizer", dodge=True, jitter=0.15, ax=ax)
         ax.axhline(sub["optimum"].iloc[0], color="black", ls="--", lw=1.2, label="convex optimum")
-        ax.set(yscale="log", title=problem, xlabel="filters (width)", ylabel="final training objective")
+        ax.set(yscale="log", title=problem, xlabel=str(xlabel), ylabel="final training objective")
         ax.get_legend().remove()
     axes[0, -1].legend(*axes[0, 0].get_legend_handles_labels(), loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
@@ -420,5 +420,18 @@ def gda_plot(curves: pd.DataFrame, references: Mapping[str, tuple[float, float]]
     axes[1].set(xscale="log", yscale="log", xlabel="step", ylabel="discriminator advantage")
     axes[0].legend(fontsize="x-small")
     axes[1].legend(fontsize="x-small")
+    fig.tight_layout()
+    return fig
+
+
+def shattering_plot(table: pd.DataFrame) -> Figure:
+    """Relative excess of the constructed three-layer network's objective over the shattered optimum against the
+    first layer's width (``table``: ``first width``, ``relative excess``; ``0`` where the layer shatters the data)."""
+    check_frame(table, "table", ["first width", "relative excess"], log=["first width"], finite=["relative excess"])
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    ax.plot(table["first width"], table["relative excess"], marker="o")
+    ax.set(xscale="log", yscale="symlog", xlabel="first-layer width m1", ylabel="(objective - optimum) / optimum",
+           title="three-layer network built from the shattered program")
+    ax.axhline(0.0, color="black", ls="--", lw=1.0)
     fig.tight_layout()
     return fig

@@ -69,6 +69,7 @@ RETURNED_ONLY = {
     "selections.SelectionRow": "selections.compare_selections",
     "solvers.FirstOrderResult": "solvers.fista_gated / al_relu / active_set_relu",
     "solvers.PatternGrowth": "solvers.grow_patterns",
+    "threshold.ThresholdLasso": "threshold.solve_threshold_lasso",
     "vector_output.Piece": "vector_output.solve_vector_relu (VectorConvexResult.pieces)",
     "vector_output.SpikeFreeSolution": "vector_output.soft_thresholded_svd",
     "vector_output.VectorRecovery": "vector_output.recover_network",
