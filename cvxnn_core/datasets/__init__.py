@@ -13,6 +13,7 @@ from cvxnn_core.datasets.real import (
     Split,
     keel_path,
     load_binary,
+    load_binary_digits,
     load_digits_balanced,
     load_digits_subset,
     load_keel,
@@ -36,8 +37,9 @@ from cvxnn_core.datasets.synthetic import (
 )
 
 __all__ = [
-    "KEEL_BINARY", "PLANTED_FILTERS", "Split", "add_intercept", "keel_path", "load_binary", "load_digits_balanced",
-    "load_digits_subset", "load_keel", "load_regression", "load_table", "multiclass_spiral", "one_dimensional",
+    "KEEL_BINARY", "PLANTED_FILTERS", "Split", "add_intercept", "keel_path", "load_binary", "load_binary_digits",
+    "load_digits_balanced", "load_digits_subset", "load_keel", "load_regression", "load_table", "multiclass_spiral",
+    "one_dimensional",
     "planted_filter_images", "planted_filters", "read_table", "spectral_teacher_signals", "split_standardised",
     "teacher_regression", "token_clusters", "two_dimensional", "whitened_linear_regression",
 ]

@@ -323,3 +323,19 @@ def load_digits_balanced(n_per_class: int, *, n_classes: int = 10, seed: int = 0
     std = X.std(axis=0)
     std[std == 0] = 1.0
     return (X - X.mean(axis=0)) / std, labels
+
+
+def load_binary_digits(n_train: int, *, threshold: int = 7, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 digits binarised (pixel ``> threshold`` of 16), split at random into ``n_train`` training
+    images and the rest for testing: ``(train (n_train, 8, 8), test (1797 - n_train, 8, 8))`` of 0/1 pixels."""
+    from sklearn import datasets as skd
+
+    n_train = check_positive_int(n_train, "n_train")
+    if n_train >= 1797:
+        raise ValueError(f"n_train must leave test images among the 1797 digits, got {n_train}")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | np.integer) or not 0 <= threshold < 16:
+        raise ValueError(f"threshold must be an integer in [0, 15] (pixels are 0..16), got {threshold!r}")
+    X, _ = skd.load_digits(return_X_y=True)
+    images = (X.reshape(-1, 8, 8) > threshold).astype(np.int8)
+    order = np.random.default_rng(check_seed(seed)).permutation(len(images))
+    return images[order[:n_train]], images[order[n_train:]]

@@ -61,9 +61,10 @@ from cvxnn_core.plotting.three_layer import (
     low_rank_plot,
     multiclass_regions_plot,
 )
-from cvxnn_core.plotting.timing import bounds_vs_time_plot, complexity_plot, relaxation_time_plot
+from cvxnn_core.plotting.timing import bounds_vs_time_plot, complexity_plot, nll_time_plot, relaxation_time_plot
 
 __all__ = [
+    "nll_time_plot",
     "shattering_plot",
     "pruning_plot",
     "selection_accuracy_plot",

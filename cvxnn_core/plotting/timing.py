@@ -121,3 +121,20 @@ def bounds_vs_time_plot(curves: pd.DataFrame, optimum: float, full_time: float,
     fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3,
                fontsize="small")
     return fig
+
+
+def nll_time_plot(summary: pd.DataFrame) -> Figure:
+    """Test negative log-likelihood against fitting time, one labelled point per ``model`` (``summary``: ``model``,
+    ``time (s)`` ``> 0``, ``test NLL``)."""
+    check_frame(summary, "summary", ["model", "time (s)", "test NLL"], log=["time (s)"], finite=["test NLL"])
+    fig, ax = plt.subplots(figsize=(6.8, 4.0))
+    for _, row in summary.iterrows():
+        convex = str(row["model"]).startswith("convex")
+        ax.scatter(row["time (s)"], row["test NLL"], marker="s" if convex else "o", s=50,
+                   color="tab:blue" if convex else "tab:orange")
+        ax.annotate(str(row["model"]), (row["time (s)"], row["test NLL"]), textcoords="offset points", xytext=(5, 4),
+                    fontsize="small")
+    ax.set(xscale="log", xlabel="fitting time (s)", ylabel="test NLL (nats per image)",
+           title="convex programs (squares) and neural models (circles)")
+    fig.tight_layout()
+    return fig
