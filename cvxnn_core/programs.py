@@ -23,12 +23,11 @@ Vector targets ``y`` ``(n, c)`` (squared loss) are accepted by the gated program
 ``(d, c)``, penalised by its Frobenius norm, and ``V`` is stored as ``(P, d, c)``. The ReLU program takes
 scalar targets (vector-output ReLU networks are :mod:`cvxnn_core.vector_output`).
 
-Fast first-order solvers (:mod:`cvxnn_core.solvers`, torch, CPU or GPU) are selected through the same
-functions: ``solve_gated_relu(..., solver="fista")`` (restarted FISTA) and ``solve_relu(..., solver="al")``
-(augmented Lagrangian with FISTA subproblems) or ``solve_relu(..., solver="active_set")`` (column and
-constraint generation with exact reduced solves; squared loss). They stop on a certified relative duality gap
-(``solver_options={"tol": 1e-6, ...}``, passed to the solver function) and return the same
-:class:`ConvexResult` with ``status="optimal"`` when the gap reached ``tol``.
+Fast first-order solvers (:mod:`cvxnn_core.solvers`, torch, CPU or GPU) are selected through the same functions:
+``solve_gated_relu(..., solver="fista")`` (restarted FISTA), ``solve_relu(..., solver="al")`` (augmented Lagrangian),
+``"active_set"`` (exact reduced solves) or ``"admm"`` (CRONOS); the last two take the squared loss only. They stop
+on a certified relative duality gap (``solver_options={"tol": 1e-6, ...}``) and return a :class:`ConvexResult`
+with ``status="optimal"`` when the gap reached ``tol``.
 """
 
 from __future__ import annotations
@@ -40,14 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from cvxnn_core._cvx import (
-    SolverError,
-    block_norms,
-    check_solver,
-    clean_blocks,
-    project_blocks,
-    solve_linked,
-)
+from cvxnn_core._cvx import SolverError, block_norms, check_solver, clean_blocks, project_blocks, solve_linked
 from cvxnn_core._shapes import check_array
 from cvxnn_core._validation import (
     check_beta,
@@ -65,8 +57,11 @@ OnUnconverged = Literal["raise", "warn"]
 # First-order solvers by program: name -> the function, given cvxnn_core.solvers (imported only then: it needs torch).
 FAST_SOLVERS: dict[str, dict[str, Callable[[Any], Callable[..., Any]]]] = {
     "gated_relu": {"FISTA": lambda m: m.fista_gated},
-    "relu": {"AL": lambda m: m.al_relu, "ACTIVE_SET": lambda m: m.active_set_relu},
+    "relu": {"AL": lambda m: m.al_relu, "ACTIVE_SET": lambda m: m.active_set_relu, "ADMM": lambda m: m.admm_relu},
 }
+SQUARED_ONLY = ("ACTIVE_SET", "ADMM")
+
+
 @dataclass(frozen=True)
 class ConvexResult:
     """Solution of a convex program.
@@ -445,7 +440,7 @@ def _fast_solver(
         )
     if free_bias:
         raise ValueError(f"free_bias=True is not supported by solver={solver!r}; use a cvxpy solver (solver=None)")
-    allowed = ("squared",) if name == "ACTIVE_SET" else ("squared", "logistic")
+    allowed = ("squared",) if name in SQUARED_ONLY else ("squared", "logistic")
     if loss not in allowed:
         raise ValueError(f"solver={solver!r} supports loss in {allowed}, got {loss!r}; use a cvxpy solver for it")
     return name
@@ -469,7 +464,7 @@ def _solve_fast(
     on_unconverged = check_choice(on_unconverged, "on_unconverged", ("raise", "warn"))  # type: ignore[assignment]
     name = solver.upper()
     options = dict(solver_options or {})
-    if name != "ACTIVE_SET":
+    if name not in SQUARED_ONLY:
         options["loss"] = loss
     result = FAST_SOLVERS[kind][name](fast)(X, y, beta, patterns, **options)
     status = "optimal" if result.converged else "optimal_inaccurate"

@@ -43,9 +43,18 @@ class PaperCoverage:
     claims: tuple[HeadlineClaim, ...]
 
 
+CLAIM_KEYS = {"text", "reproduced_by", "why_not", "supported_by"}
+
+
 def load_coverage(root: str | Path) -> list[PaperCoverage]:
     """Read ``book/coverage.toml`` under ``root``."""
     data = tomllib.loads((Path(root) / COVERAGE_FILE).read_text(encoding="utf-8"))
+    for paper in data.get("paper", ()):
+        for claim in paper.get("claim", ()):
+            unknown = sorted(set(claim) - CLAIM_KEYS)
+            if unknown:
+                raise ConfigError(f"invalid {COVERAGE_FILE}: {paper.get('key')}: unknown key(s) {unknown} in a claim "
+                                  f"(allowed: {sorted(CLAIM_KEYS)})")
     return [
         PaperCoverage(
             key=paper["key"],

@@ -61,9 +61,16 @@ from cvxnn_core.plotting.three_layer import (
     low_rank_plot,
     multiclass_regions_plot,
 )
-from cvxnn_core.plotting.timing import bounds_vs_time_plot, complexity_plot, nll_time_plot, relaxation_time_plot
+from cvxnn_core.plotting.timing import (
+    accuracy_vs_iterations_plot,
+    bounds_vs_time_plot,
+    complexity_plot,
+    nll_time_plot,
+    relaxation_time_plot,
+)
 
 __all__ = [
+    "accuracy_vs_iterations_plot",
     "nll_time_plot",
     "shattering_plot",
     "pruning_plot",

@@ -138,3 +138,19 @@ def nll_time_plot(summary: pd.DataFrame) -> Figure:
            title="convex programs (squares) and neural models (circles)")
     fig.tight_layout()
     return fig
+
+
+def accuracy_vs_iterations_plot(scan: pd.DataFrame, reference_accuracy: float) -> Figure:
+    """Test accuracy of a solver stopped after ``iterations`` steps (``scan``: ``iterations`` ``> 0``, ``test
+    accuracy`` in ``[0, 1]``) against the accuracy of the certified optimum (dashed)."""
+    check_frame(scan, "scan", ["iterations", "test accuracy"], log=["iterations"], unit=["test accuracy"])
+    reference_accuracy = check_positive_number(reference_accuracy, "reference_accuracy")
+    if reference_accuracy > 1:
+        raise ValueError(f"reference_accuracy must lie in (0, 1], got {reference_accuracy!r}")
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    ax.plot(scan["iterations"], scan["test accuracy"], marker="o", label="ADMM stopped after k iterations")
+    ax.axhline(reference_accuracy, color="black", ls="--", lw=1.2, label="certified optimum")
+    ax.set(xscale="log", xlabel="ADMM iterations k", ylabel="test accuracy")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig

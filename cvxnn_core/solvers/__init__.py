@@ -44,6 +44,10 @@ constraint violation up to the projection's accuracy and the reported gap bounds
   beta sum ||z_i||`` solved by the same FISTA (warm-started), updates ``mu <- (mu - delta C(z))_+``. Fast to
   ``1e-3``, slow to ``1e-6`` (the multiplier updates converge linearly at a rate set by ``delta``).
 
+* :func:`admm_relu` (squared loss; CRONOS, Feng, Frangella & Pilanci 2024): ADMM splitting the group norm and the
+  cone constraints, each linear system solved inexactly by Nystrom-preconditioned conjugate gradients; cheap
+  iterations that reach a good predictor early and a high-accuracy certificate slowly.
+
 Cone decomposition (Mishkin et al. 2022): a gated block ``u`` is written ``u = v - w`` with ``v, w`` in
 the cone ``K = {x : (2D - I) X x >= 0}``; the minimum-norm choice ``v = u/2 + e``, ``w = e - u/2`` with
 ``e = argmin ||e|| s.t. (2D - I) X e >= |X u| / 2`` is a least-distance program solved exactly by one
@@ -67,6 +71,7 @@ from cvxnn_core.solvers.active_set import (
     active_set_relu,
     grow_patterns,
 )
+from cvxnn_core.solvers.admm import admm_relu
 from cvxnn_core.solvers.fista import (
     BLOCK_ZERO_TOL,
     FAST_LOSSES,
@@ -96,6 +101,7 @@ __all__ = [
     "REDUCED_SOLVE_TOL",
     "WORKING_SET_MIN",
     "active_set_relu",
+    "admm_relu",
     "al_relu",
     "beta_max",
     "cone_constraints",

@@ -36,11 +36,12 @@ from cvxnn_core._shapes import check_optional_positive
 from cvxnn_core._training import limit_threads, progress_bar
 from cvxnn_core._validation import check_positive_int, check_positive_number, check_torch_device, check_torch_dtype
 from cvxnn_core.duality import relative_gap
-from cvxnn_core.solvers.fista import FirstOrderResult, _prepare
+from cvxnn_core.solvers.fista import FirstOrderResult, _power_iteration, _prepare
 from cvxnn_core.solvers.operators import gated_adjoint, gated_forward
 from cvxnn_core.solvers.relu_al import _append, _relative_violation, feasible_point, relu_certificate
 
 PCG_TOL_DECAY = 1.2  # PCG tolerance (1 + k)^-1.2 relative to the right-hand side at ADMM iteration k
+DEFAULT_RHO_FRACTION = 0.1  # default rho: this fraction of ||F^T F|| (the loss curvature)
 
 
 class _Operators:
@@ -49,8 +50,9 @@ class _Operators:
     def __init__(self, X: torch.Tensor, D: torch.Tensor, rho: float):
         self.X, self.D, self.rho = X, D, rho
         self.P = D.shape[1]
-        self.S2 = torch.cat([2.0 * D - 1.0, 2.0 * D - 1.0], dim=1)
-        self.XtX = X.T @ X
+        self.scale = 1.0 / float(torch.linalg.matrix_norm(X, ord=2))  # G scaled to norm 1, like the copy u = z
+        self.S2 = torch.cat([2.0 * D - 1.0, 2.0 * D - 1.0], dim=1) * self.scale
+        self.XtX = (X.T @ X) * self.scale**2
 
     def F(self, Z: torch.Tensor) -> torch.Tensor:
         return gated_forward(self.X, self.D, Z[: self.P] - Z[self.P :])
@@ -65,20 +67,36 @@ class _Operators:
     def Gt(self, M: torch.Tensor) -> torch.Tensor:
         return (self.S2 * M).T @ self.X
 
+    def FtF(self, Z: torch.Tensor) -> torch.Tensor:
+        return self.Ft(self.F(Z))
+
     def K(self, Z: torch.Tensor) -> torch.Tensor:
-        return self.Ft(self.F(Z)) / self.rho + Z @ self.XtX
+        return self.FtF(Z) / self.rho + Z @ self.XtX
 
     def A(self, Z: torch.Tensor) -> torch.Tensor:
         return Z + self.K(Z)
 
 
-def _nystrom(ops: _Operators, shape: tuple[int, int], rank: int, gen: torch.Generator, like: torch.Tensor):
-    """``(U (N, r), l (r,))`` with ``K ~ U diag(l) U^T`` (randomized Nystrom with a small shift for stability)."""
-    N = shape[0] * shape[1]
-    Omega = torch.randn(N, rank, generator=gen, dtype=torch.float64).to(dtype=like.dtype, device=like.device)
-    Omega, _ = torch.linalg.qr(Omega)
-    Y = torch.stack([ops.K(Omega[:, j].reshape(shape)).reshape(-1) for j in range(rank)], dim=1)
-    shift = math.sqrt(N) * torch.finfo(like.dtype).eps * float(torch.linalg.matrix_norm(Y))
+class _Sketch:
+    """``F^T F Omega`` and ``G^T G Omega`` of one orthonormal Gaussian ``Omega`` ``(N, r)``: the Nystrom factors of
+    ``K = F^T F / rho + G^T G`` for a given ``rho``."""
+
+    def __init__(self, ops: _Operators, shape: tuple[int, int], rank: int, gen: torch.Generator, like: torch.Tensor):
+        N = shape[0] * shape[1]
+        Omega = torch.randn(N, rank, generator=gen, dtype=torch.float64).to(dtype=like.dtype, device=like.device)
+        self.Omega, _ = torch.linalg.qr(Omega)
+        cols = [self.Omega[:, j].reshape(shape) for j in range(rank)]
+        self.FtF = torch.stack([ops.FtF(c).reshape(-1) for c in cols], dim=1)
+        self.GtG = torch.stack([(c @ ops.XtX).reshape(-1) for c in cols], dim=1)
+
+    def factors(self, rho: float):
+        return _nystrom(self.Omega, self.FtF / rho + self.GtG)
+
+
+def _nystrom(Omega: torch.Tensor, Y: torch.Tensor):
+    """``(U (N, r), l (r,))`` with ``K ~ U diag(l) U^T`` from ``Y = K Omega`` (with a small shift for stability)."""
+    N = Omega.shape[0]
+    shift = math.sqrt(N) * torch.finfo(Y.dtype).eps * float(torch.linalg.matrix_norm(Y))
     Y = Y + shift * Omega
     C = torch.linalg.cholesky(Omega.T @ Y)
     B = torch.linalg.solve_triangular(C, Y.T, upper=False).T  # Y C^{-T}
@@ -119,7 +137,7 @@ def admm_relu(
     tol: float = 1e-6,
     max_iters: int = 2000,
     max_time: float | None = None,
-    certify_every: int = 5,
+    certify_every: int = 50,
     device: str = "cpu",
     dtype: torch.dtype | str = torch.float64,
     seed: int = 0,
@@ -130,8 +148,9 @@ def admm_relu(
 
     Args:
         X, y, beta, patterns: the program (scalar targets).
-        rho: ADMM penalty; default ``||X||_2^2`` (the scale of ``G^T G``), so that both constraint penalties and the
-            loss enter the linear system on comparable scales.
+        rho: ADMM penalty (fixed, as in CRONOS); default a tenth of ``||F^T F||`` (power iteration). The cone map is
+            scaled by ``1 / ||X||_2`` so that both copies are on the scale of ``u`` (residual balancing of ``rho``
+            made convergence worse in our tests and is not used).
         rank: rank of the Nystrom preconditioner; pcg_iters: cap on conjugate-gradient steps per ADMM iteration.
         tol: target relative duality gap of the returned feasible point; max_iters: cap on ADMM iterations;
             max_time: wall-clock cap in seconds (checked every iteration); certify_every: iterations between
@@ -159,9 +178,20 @@ def admm_relu(
     with limit_threads(threads):
         Xt = torch.as_tensor(X, dtype=dt, device=dev)
         ops = _Operators(Xt, torch.as_tensor(patterns, device=dev).to(dt), 1.0)
-        ops.rho = float(torch.linalg.matrix_norm(Xt, ord=2)) ** 2 if rho is None else float(rho)
         gen = torch.Generator(device="cpu").manual_seed(seed)
-        U, lam_hat = _nystrom(ops, (2 * P, d), rank, gen, Xt)
+        if rho is None:
+            rho = _power_iteration(ops.FtF, (2 * P, d), iters=20, seed=seed, like=Xt) * DEFAULT_RHO_FRACTION
+        ops.rho = float(rho)
+        sketch = _Sketch(ops, (2 * P, d), rank, gen, Xt)
+        yt = torch.as_tensor(y, dtype=dt, device=dev)
+        Fty = ops.Ft(yt)
+        u = torch.zeros((2 * P, d), dtype=dt, device=dev)
+        z, lam = u.clone(), u.clone()
+        s = torch.zeros((n, 2 * P), dtype=dt, device=dev)
+        nu = s.clone()
+        converged, k = False, 0
+        bar = progress_bar(progress, total=max_iters, desc="ADMM (ReLU)")
+        U, lam_hat = sketch.factors(ops.rho)
         floor = float(lam_hat[-1])
 
         def precond(R: torch.Tensor) -> torch.Tensor:
@@ -169,25 +199,17 @@ def admm_relu(
             coef = U.T @ r
             return (r - U @ coef + (floor + 1.0) * (U @ (coef / (lam_hat + 1.0)))).reshape(R.shape)
 
-        yt = torch.as_tensor(y, dtype=dt, device=dev)
-        Fty = ops.Ft(yt) / ops.rho
-        u = torch.zeros((2 * P, d), dtype=dt, device=dev)
-        z, lam = u.clone(), u.clone()
-        s = torch.zeros((n, 2 * P), dtype=dt, device=dev)
-        nu = s.clone()
-        threshold = beta / ops.rho
-        converged, k = False, 0
-        bar = progress_bar(progress, total=max_iters, desc="ADMM (ReLU)")
         while k < max_iters and not converged:
             if max_time is not None and time.perf_counter() - start > max_time and np.isfinite(best[0]):
                 break
             k += 1
-            rhs = Fty + z - lam + ops.Gt(s - nu)
+
+            rhs = Fty / ops.rho + z - lam + ops.Gt(s - nu)
             u = _pcg(ops, rhs, u, precond, float(torch.linalg.vector_norm(rhs)) * (1.0 + k) ** -PCG_TOL_DECAY,
                      pcg_iters)
             q = u + lam
             norms = torch.linalg.vector_norm(q, dim=1, keepdim=True)
-            z = torch.clamp(1.0 - threshold / torch.clamp(norms, min=1e-300), min=0.0) * q
+            z = torch.clamp(1.0 - (beta / ops.rho) / torch.clamp(norms, min=1e-300), min=0.0) * q
             Gu = ops.G(u)
             s = torch.clamp(Gu + nu, min=0.0)
             lam = lam + u - z
@@ -197,7 +219,7 @@ def admm_relu(
             if k % certify_every == 0 or last:
                 Z = z.detach().cpu().double().numpy()
                 Zf = feasible_point(X, patterns, Z)
-                mu = torch.clamp(-ops.rho * nu, min=0.0).detach().cpu().double().numpy()
+                mu = torch.clamp(-ops.rho * ops.scale * nu, min=0.0).detach().cpu().double().numpy()
                 primal, lower, dual = relu_certificate(X, y, patterns, Zf[:P], Zf[P:], beta, loss, multipliers=mu)
                 if primal < best[0]:
                     best = (primal, Zf)
@@ -206,7 +228,7 @@ def admm_relu(
                 _append(history, time.perf_counter() - start, k, best[0], best_dual[0],
                         _relative_violation(X, patterns, Z))
                 gap = relative_gap(best[0], best_dual[0])
-                bar.set_postfix(gap=f"{gap:.2e}")
+                bar.set_postfix(gap=f"{gap:.2e}", rho=f"{ops.rho:.3g}")
                 converged = gap <= tol
         bar.close()
     (primal, Zf), (lower, dual) = best, best_dual

@@ -416,3 +416,21 @@ def test_performance_profile_counts_solved_problems():
     np.testing.assert_allclose(prof, [[0, 0], [1 / 3, 1 / 3], [1 / 3, 2 / 3], [2 / 3, 2 / 3]])
     with pytest.raises(ValueError, match="problems, methods"):
         solvers.performance_profile(np.ones(3), [1.0])
+
+
+def test_admm_approaches_the_certified_optimum_with_valid_certificates():
+    """CRONOS's ADMM: feasible points whose objective falls toward the active-set optimum; every bound is below it."""
+    rng = np.random.default_rng(0)
+    X = np.hstack([rng.standard_normal((80, 4)), np.ones((80, 1))])
+    y = np.sin(2 * X[:, 0]) + 0.1 * rng.standard_normal(80)
+    D = sample_gates(X, 12, seed=0)[0]
+    beta = 0.05 * solvers.beta_max(X, y, D)
+    optimum = solvers.active_set_relu(X, y, beta, D, tol=1e-10).objective
+    excess = []
+    for iters in (100, 1000):
+        res = solvers.admm_relu(X, y, beta, D, max_iters=iters, tol=1e-12, certify_every=50, threads=1)
+        assert res.violation < 1e-12 and res.solver == "ADMM"
+        assert np.all(res.history["lower_bound"] <= optimum * (1 + 1e-9))
+        assert res.objective >= optimum * (1 - 1e-9)
+        excess.append((res.objective - optimum) / optimum)
+    assert excess[1] < 1e-3 and excess[1] < 0.5 * excess[0]

@@ -107,7 +107,7 @@ def test_coverage_file_names_every_paper_and_only_known_claims() -> None:
     validate_coverage(papers, CHAPTERS, REPO_ROOT)
     assert len(papers) >= 13  # the 13 founding papers of the research line
     assert {chapter.citation for chapter in CHAPTERS.values()} <= {paper.key for paper in papers}
-    assert any(not paper.chapters for paper in papers)  # papers without a chapter are listed too
+    assert all(paper.claims for paper in papers)
 
 
 def test_coverage_validation_catches_unknown_claims_and_missing_reasons(fake_root: Path) -> None:
@@ -134,3 +134,13 @@ def test_coverage_cites_only_paper_claims_as_reproducing_a_statement(fake_root: 
     supported = [PaperCoverage("fakepaper", "A Fake Paper", ("alpha",),
                                (HeadlineClaim("exact", (), "no paper claim yet", ("alpha.recovered",)),))]
     validate_coverage(supported, chapters, fake_root)  # support is fine
+
+
+def test_coverage_rejects_an_unknown_key_in_a_claim(tmp_path: Path) -> None:
+    from paper_experiments.coverage import load_coverage
+
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "coverage.toml").write_text(
+        '[[paper]]\nkey = "k"\ntitle = "t"\n[[paper.claim]]\ntext = "x"\nreproduced_by = []\nwhy_partial = "typo"\n')
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['why_partial'\]"):
+        load_coverage(tmp_path)
