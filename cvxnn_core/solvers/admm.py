@@ -77,25 +77,13 @@ class _Operators:
         return Z + self.K(Z)
 
 
-class _Sketch:
-    """``F^T F Omega`` and ``G^T G Omega`` of one orthonormal Gaussian ``Omega`` ``(N, r)``: the Nystrom factors of
-    ``K = F^T F / rho + G^T G`` for a given ``rho``."""
-
-    def __init__(self, ops: _Operators, shape: tuple[int, int], rank: int, gen: torch.Generator, like: torch.Tensor):
-        N = shape[0] * shape[1]
-        Omega = torch.randn(N, rank, generator=gen, dtype=torch.float64).to(dtype=like.dtype, device=like.device)
-        self.Omega, _ = torch.linalg.qr(Omega)
-        cols = [self.Omega[:, j].reshape(shape) for j in range(rank)]
-        self.FtF = torch.stack([ops.FtF(c).reshape(-1) for c in cols], dim=1)
-        self.GtG = torch.stack([(c @ ops.XtX).reshape(-1) for c in cols], dim=1)
-
-    def factors(self, rho: float):
-        return _nystrom(self.Omega, self.FtF / rho + self.GtG)
-
-
-def _nystrom(Omega: torch.Tensor, Y: torch.Tensor):
-    """``(U (N, r), l (r,))`` with ``K ~ U diag(l) U^T`` from ``Y = K Omega`` (with a small shift for stability)."""
-    N = Omega.shape[0]
+def _nystrom(ops: _Operators, shape: tuple[int, int], rank: int, gen: torch.Generator, like: torch.Tensor):
+    """``(U (N, r), l (r,))`` with ``K ~ U diag(l) U^T`` from ``Y = K Omega`` for an orthonormal Gaussian ``Omega``
+    ``(N, r)`` (with a small shift for stability)."""
+    N = shape[0] * shape[1]
+    Omega = torch.randn(N, rank, generator=gen, dtype=torch.float64).to(dtype=like.dtype, device=like.device)
+    Omega, _ = torch.linalg.qr(Omega)
+    Y = torch.stack([ops.K(Omega[:, j].reshape(shape)).reshape(-1) for j in range(rank)], dim=1)
     shift = math.sqrt(N) * torch.finfo(Y.dtype).eps * float(torch.linalg.matrix_norm(Y))
     Y = Y + shift * Omega
     C = torch.linalg.cholesky(Omega.T @ Y)
@@ -178,11 +166,10 @@ def admm_relu(
     with limit_threads(threads):
         Xt = torch.as_tensor(X, dtype=dt, device=dev)
         ops = _Operators(Xt, torch.as_tensor(patterns, device=dev).to(dt), 1.0)
-        gen = torch.Generator(device="cpu").manual_seed(seed)
         if rho is None:
             rho = _power_iteration(ops.FtF, (2 * P, d), iters=20, seed=seed, like=Xt) * DEFAULT_RHO_FRACTION
         ops.rho = float(rho)
-        sketch = _Sketch(ops, (2 * P, d), rank, gen, Xt)
+        U, lam_hat = _nystrom(ops, (2 * P, d), rank, torch.Generator(device="cpu").manual_seed(seed), Xt)
         yt = torch.as_tensor(y, dtype=dt, device=dev)
         Fty = ops.Ft(yt)
         u = torch.zeros((2 * P, d), dtype=dt, device=dev)
@@ -191,7 +178,6 @@ def admm_relu(
         nu = s.clone()
         converged, k = False, 0
         bar = progress_bar(progress, total=max_iters, desc="ADMM (ReLU)")
-        U, lam_hat = sketch.factors(ops.rho)
         floor = float(lam_hat[-1])
 
         def precond(R: torch.Tensor) -> torch.Tensor:
