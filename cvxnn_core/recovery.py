@@ -148,18 +148,34 @@ def relu_network(result: ConvexResult) -> TwoLayerNet:
     _check_result(result)
     if result.kind != "relu":
         raise ValueError(f"relu_network needs a ReLU solution; got kind={result.kind!r}, use gated_network")
-    blocks = np.concatenate([result.V, result.W])
-    signs = np.concatenate([np.ones(len(result.V)), -np.ones(len(result.W))])
-    norms = np.linalg.norm(blocks[:, :-1] if result.free_bias else blocks, axis=1)
+    return _blocks_network(result.V, result.W, result.free_bias)
+
+
+def block_network(V: np.ndarray, W: np.ndarray) -> TwoLayerNet:
+    """The ReLU network ``sum_i (X v_i)_+ - (X w_i)_+`` of blocks ``V``, ``W`` (each ``(P, d)``), balanced.
+
+    One neuron per non-zero block: ``w1 = v_i / sqrt(||v_i||)``, ``w2 = +sqrt(||v_i||)`` (``-`` for ``w_i``),
+    so that its weight decay is ``sum_i ||v_i|| + ||w_i||``. Its predictions equal ``sum_i D_i X (v_i - w_i)``
+    exactly when every ``v_i``, ``w_i`` lies in its cone ``K_i`` (as for :func:`cvxnn_core.solvers.cone_decomposition`).
+    """
+    V = check_array(V, "V", (None, None), labels=("P", "d"))
+    W = check_array(W, "W", V.shape, labels=("P", "d"), fix="one block w_i per block v_i")
+    return _blocks_network(V, W, free_bias=False)
+
+
+def _blocks_network(V: np.ndarray, W: np.ndarray, free_bias: bool) -> TwoLayerNet:
+    blocks = np.concatenate([V, W])
+    signs = np.concatenate([np.ones(len(V)), -np.ones(len(W))])
+    norms = np.linalg.norm(blocks[:, :-1] if free_bias else blocks, axis=1)
     keep = norms > 0
     scale = np.sqrt(norms[keep])
     b2 = 0.0
-    if result.free_bias:
+    if free_bias:
         # A block with only a bias entry is a constant neuron: (b)_+ on its active samples. It is active on
         # every sample (the cone forces D = all ones when the bias is positive), so it is an output bias.
         const = ~keep & np.any(blocks != 0, axis=1)
         b2 = float(np.sum(signs[const] * np.maximum(blocks[const, -1], 0.0)))
-    return TwoLayerNet(W1=blocks[keep] / scale[:, None], w2=signs[keep] * scale, b2=b2, free_bias=result.free_bias)
+    return TwoLayerNet(W1=blocks[keep] / scale[:, None], w2=signs[keep] * scale, b2=b2, free_bias=free_bias)
 
 
 def gated_network(result: ConvexResult, gates: np.ndarray | None = None) -> GatedNet:

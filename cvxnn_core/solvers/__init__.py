@@ -83,7 +83,15 @@ from cvxnn_core.solvers.fista import (
     gated_dual_bound,
     group_soft_threshold,
 )
-from cvxnn_core.solvers.gated import WORKING_SET_MIN, cone_decomposition, fista_gated, fista_path, least_distance
+from cvxnn_core.solvers.gated import (
+    WORKING_SET_MIN,
+    GatedDecomposition,
+    cone_decomposition,
+    decompose_gated,
+    fista_gated,
+    fista_path,
+    least_distance,
+)
 from cvxnn_core.solvers.metrics import performance_profile, time_to_accuracy
 from cvxnn_core.solvers.newton import newton_direction, support_newton
 from cvxnn_core.solvers.operators import Array, FastLoss, beta_max, cone_constraints, gated_adjoint, gated_forward
@@ -96,6 +104,7 @@ __all__ = [
     "FastLoss",
     "FirstOrderResult",
     "FistaState",
+    "GatedDecomposition",
     "PatternGrowth",
     "REDUCED_SOLVE_METHOD",
     "REDUCED_SOLVE_TOL",
@@ -107,6 +116,7 @@ __all__ = [
     "cone_constraints",
     "cone_decomposition",
     "cone_supports",
+    "decompose_gated",
     "feasible_point",
     "fista_gated",
     "fista_path",

@@ -6,6 +6,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,8 @@ from cvxnn_core._validation import (
 from cvxnn_core.duality import NO_CONSTRAINT_SCALE, relative_gap
 from cvxnn_core.losses import best_dual_scale, dual_value
 from cvxnn_core.patterns import cone_projection
+from cvxnn_core.programs import convex_predictions
+from cvxnn_core.recovery import TwoLayerNet, block_network
 from cvxnn_core.solvers.fista import (
     BLOCK_ZERO_TOL,
     FirstOrderResult,
@@ -393,3 +396,54 @@ def cone_decomposition(X: np.ndarray, patterns: np.ndarray, U: np.ndarray) -> tu
         V[i] = cone_projection(X, patterns[:, i], 0.5 * U[i] + e)
         W[i] = V[i] - U[i]
     return V, W
+
+
+@dataclass(frozen=True)
+class GatedDecomposition:
+    """A gated-ReLU model written as a ReLU network by :func:`cone_decomposition`, with what that cost.
+
+    ``net`` is the ReLU network ``sum_i (X v_i)_+ - (X w_i)_+`` (``None`` when some block has no split);
+    ``no_split`` lists the gates whose block ``u_i`` cannot be written ``v_i - w_i`` with ``v_i, w_i`` in ``K_i``
+    (a gate that no hyperplane realises has ``K_i - K_i != R^d``); ``prediction_error`` is
+    ``max_k |f_relu(x_k) - f_gated(x_k)| / max_k |f_gated(x_k)|`` on the training rows (``inf`` when a block has
+    no split); ``penalty_ratio`` is ``sum_i (||v_i|| + ||w_i||) / sum_i ||u_i||`` (``>= 1``: the ReLU network's
+    group penalty relative to the gated model's; ``inf`` when a block has no split).
+    """
+
+    net: TwoLayerNet | None
+    no_split: tuple[int, ...]
+    prediction_error: float
+    penalty_ratio: float
+
+
+def decompose_gated(X: np.ndarray, patterns: np.ndarray, U: np.ndarray) -> GatedDecomposition:
+    """Cone-decompose every block of a gated solution ``U`` ``(P, d)`` and measure the ReLU network it gives.
+
+    Mishkin, Sahiner & Pilanci (ICML 2022): when every gate is an arrangement pattern whose cone
+    ``K_i = {x : (2 D_i - I) X x >= 0}`` has an interior, ``K_i - K_i = R^d`` and each ``u_i = v_i - w_i`` with
+    ``v_i, w_i in K_i``; then ``(X v_i)_+ - (X w_i)_+ = D_i X u_i`` and the ReLU network has exactly the gated
+    model's predictions. Blocks are split one at a time (:func:`cone_decomposition`), so every gate without a
+    split is reported (``no_split``) instead of stopping at the first.
+    """
+    X = check_X(X)
+    patterns = check_patterns(patterns, X.shape[0])
+    U = check_array(U, "U", (patterns.shape[1], X.shape[1]), labels=("P", "d"),
+                    fix="pass the V of a gated solution (programs.solve_gated_relu or solvers.fista_gated)")
+    V = np.zeros_like(U)
+    W = np.zeros_like(U)
+    no_split = []
+    for i in range(U.shape[0]):
+        try:
+            Vi, Wi = cone_decomposition(X, patterns[:, [i]], U[[i]])
+        except ValueError:
+            no_split.append(i)
+            continue
+        V[i], W[i] = Vi[0], Wi[0]
+    if no_split:
+        return GatedDecomposition(net=None, no_split=tuple(no_split), prediction_error=np.inf, penalty_ratio=np.inf)
+    net = block_network(V, W)
+    gated = convex_predictions(X, patterns, U)
+    error = float(np.max(np.abs(net.predict(X) - gated), initial=0.0) / max(np.max(np.abs(gated), initial=0.0), 1e-300))
+    penalty = float(np.sum(block_norms(U)))
+    ratio = float(np.sum(block_norms(V)) + np.sum(block_norms(W))) / penalty if penalty > 0 else 1.0
+    return GatedDecomposition(net=net, no_split=(), prediction_error=error, penalty_ratio=ratio)

@@ -17,6 +17,7 @@ from cvxnn_core.certificates import certify_convex, cone_violation
 from cvxnn_core.datasets import teacher_regression
 from cvxnn_core.patterns import sample_gates
 from cvxnn_core.programs import ConvexResult, SolverError, convex_predictions, solve_gated_relu, solve_relu
+from cvxnn_core.recovery import block_network, nonconvex_objective
 
 OPT_RTOL = 1e-6  # fast solver objective vs the cvxpy optimum (relative)
 GAP_TOL = 1e-8  # certified relative gap requested from the fast solvers in the accuracy tests
@@ -223,6 +224,54 @@ def test_cone_decomposition_is_feasible_with_same_predictions(teacher):
     assert np.max(np.abs(f_gated - f_relu)) <= 1e-9 * np.max(np.abs(f_gated))
     nrm = np.linalg.norm
     assert np.all(nrm(V, axis=1) + nrm(W, axis=1) >= nrm(U, axis=1) * (1 - 1e-12))
+
+
+def test_decompose_gated_gives_a_relu_network_with_the_gated_predictions_and_objective_bounds(teacher):
+    # the decomposed network is feasible for the ReLU program: gated optimum <= ReLU optimum <= its objective
+    X, y, D, beta = teacher
+    gated = solvers.fista_gated(X, y, beta, D, tol=1e-10)
+    split = solvers.decompose_gated(X, D, gated.V)
+    assert split.no_split == () and split.prediction_error <= 1e-10
+    np.testing.assert_allclose(split.net.predict(X), convex_predictions(X, D, gated.V), atol=1e-10, rtol=0)
+    nrm = np.linalg.norm(gated.V, axis=1).sum()
+    assert split.penalty_ratio >= 1 - 1e-12
+    np.testing.assert_allclose(split.net.weight_decay(), split.penalty_ratio * nrm, rtol=1e-10)
+    relu = solve_relu(X, y, beta, D)
+    network = nonconvex_objective(X, y, split.net, beta)
+    assert gated.objective <= relu.objective * (1 + 1e-7) and relu.objective <= network * (1 + 1e-7)
+
+
+def test_decompose_gated_at_beta_zero_equals_the_relu_least_squares_fit():
+    # Mishkin et al. (2022): with beta = 0 the gated and ReLU programs over hyperplane gates have one optimum
+    X, y = teacher_regression(80, 3, seed=0)
+    X = np.c_[X, np.ones(80)]
+    D, _ = sample_gates(X, 12, seed=0)
+    gated, relu = solve_gated_relu(X, y, 0.0, D), solve_relu(X, y, 0.0, D)
+    assert abs(relu.objective - gated.objective) <= 1e-7 * gated.objective
+    split = solvers.decompose_gated(X, D, gated.V)
+    np.testing.assert_allclose(0.5 * np.sum((split.net.predict(X) - y) ** 2), gated.objective, rtol=1e-8)
+
+
+def test_decompose_gated_reports_every_gate_without_a_split():
+    # a 0/1 column that no hyperplane realises: with n >> d its cone is {0} and no block can be split
+    X, y = teacher_regression(40, 2, seed=1)
+    D = np.random.default_rng(0).random((40, 4)) < 0.5
+    D[:, 0] = X @ np.array([1.0, -0.5]) >= 0  # one hyperplane gate, which does split
+    U = np.random.default_rng(1).standard_normal((4, 2))
+    split = solvers.decompose_gated(X, D, U)
+    assert split.net is None and split.no_split == (1, 2, 3)
+    assert split.prediction_error == np.inf and split.penalty_ratio == np.inf
+
+
+def test_block_network_is_the_relu_network_of_its_blocks():
+    rng = np.random.default_rng(2)
+    X, V, W = rng.standard_normal((9, 3)), rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    V[1] = 0.0
+    net = block_network(V, W)
+    expected = np.maximum(X @ V.T, 0).sum(axis=1) - np.maximum(X @ W.T, 0).sum(axis=1)
+    np.testing.assert_allclose(net.predict(X), expected, atol=1e-12)
+    assert net.width == 7
+    np.testing.assert_allclose(net.weight_decay(), np.linalg.norm(V, axis=1).sum() + np.linalg.norm(W, axis=1).sum())
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ RETURNED_ONLY = {
     "selections.ScaledSupport": "selections.scaled_support",
     "selections.SelectionRow": "selections.compare_selections",
     "solvers.FirstOrderResult": "solvers.fista_gated / al_relu / active_set_relu",
+    "solvers.GatedDecomposition": "solvers.decompose_gated",
     "solvers.PatternGrowth": "solvers.grow_patterns",
     "threshold.ThresholdLasso": "threshold.solve_threshold_lasso",
     "vector_output.Piece": "vector_output.solve_vector_relu (VectorConvexResult.pieces)",
