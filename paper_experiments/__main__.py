@@ -162,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--force", action="store_true", help="re-execute even when the result is cached")
             sub.add_argument("--jobs", type=int, default=1, metavar="N",
                              help="chapters run at once (at most one per core, on a dask LocalCluster); "
-                             "exclusive ones run alone")
+                             "exclusive ones run alone in full")
             sub.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                              help="your own value of a parameter (repeatable; one chapter; see 'params SLUG'); "
                              "the result goes to its own folder, never over the book's results")
@@ -187,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     falsify.add_argument("--chapter", nargs="+", action="extend", metavar="SLUG", help="chapters (default: all)")
     falsify.add_argument("--force", action="store_true", help="re-execute even when the result is cached")
     falsify.add_argument("--jobs", type=int, default=1, metavar="N",
-                         help="falsifier runs at once (at most one per core); exclusive chapters run alone")
+                         help="falsifier runs at once (at most one per core); exclusive chapters run alone in full")
     falsify.set_defaults(func=_falsify)
     return parser
 

@@ -84,7 +84,7 @@ def run_falsifiers(slugs: Iterable[str] | None, profile: str = "smoke", *, force
     """Run every falsifier of the chapters ``slugs`` (all when None) on top of ``profile``; one row per claim.
 
     ``jobs`` runs (at most one per core) execute at once on a ``dask.distributed`` LocalCluster, as ``run --jobs``
-    does; the falsifiers of ``exclusive`` chapters run afterwards, alone."""
+    does, the largest budgets first; in ``full`` the falsifiers of ``exclusive`` chapters run afterwards, alone."""
     project = project or Project()
     check_profile(profile)
     if not 1 <= jobs <= MAX_JOBS:
@@ -94,8 +94,9 @@ def run_falsifiers(slugs: Iterable[str] | None, profile: str = "smoke", *, force
     sha = git_sha(project.root)
     runs = [(slug, overrides, claims) for slug, chapter in selected.items()
             for overrides, claims in falsifier_runs(chapter)]
-    shared = [run for run in runs if not selected[run[0]].exclusive]
-    alone = [run for run in runs if selected[run[0]].exclusive]
+    shared = [run for run in runs if not selected[run[0]].runs_alone(profile)]
+    shared.sort(key=lambda run: -selected[run[0]].budget_s(profile, run[1])[0])
+    alone = [run for run in runs if selected[run[0]].runs_alone(profile)]
     statuses = {}
     if jobs > 1 and len(shared) > 1:
         from distributed import Client, LocalCluster, as_completed

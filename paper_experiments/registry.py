@@ -63,7 +63,9 @@ class Chapter:
     benchmark's per-method time caps): the chapter's budget is derived from the caps it sets, not guessed.
     ``inputs`` are folders (relative to the output root) whose files enter the cache key, such as saved
     benchmark results a chapter reads. ``exclusive`` chapters (timings, or work that uses every core) never run
-    beside another chapter: ``run --jobs N`` runs them alone, after the others.
+    beside another chapter in the ``full`` profile, where their speed claims are judged: ``run --jobs N`` runs them
+    alone, after the others (:meth:`runs_alone`). In ``smoke`` speed claims are recorded without a verdict, so there
+    they share the cores like any chapter.
     """
 
     slug: str
@@ -93,6 +95,10 @@ class Chapter:
         """The complete parameter set of ``profile``: ``full``, overridden by ``smoke`` for smoke runs."""
         check_profile(profile)
         return {**self.full, **(self.smoke if profile == "smoke" else {})}
+
+    def runs_alone(self, profile: str) -> bool:
+        """Whether a run with ``profile`` must have the machine to itself (``exclusive``, and ``full``)."""
+        return self.exclusive and profile == "full"
 
     def budget_s(self, profile: str, overrides: Mapping[str, Any] | None = None) -> tuple[float, float]:
         """``(chapter, cell)`` wall-clock limits of a run with ``profile`` (and a reader's ``overrides``): the fixed

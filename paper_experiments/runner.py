@@ -260,7 +260,8 @@ def run_chapters(
 
     A chapter whose result is cached is not executed unless ``force``. Every chapter runs even when
     another fails. ``jobs`` chapters (at most one per core) run at once on a ``dask.distributed`` LocalCluster, each
-    in its own worker process; chapters marked ``exclusive`` run afterwards, alone. Ctrl-C raises
+    in its own worker process, the largest budgets first (the long ones do not end the run alone); in ``full``,
+    chapters marked ``exclusive`` run afterwards, alone (:meth:`Chapter.runs_alone`). Ctrl-C raises
     :class:`Interrupted`: finished chapters keep their results, the interrupted one leaves only a ``.tmp-*``
     folder, which the next run of that chapter removes.
     """
@@ -284,12 +285,13 @@ def run_chapters(
                     raise Interrupted(slug, list(statuses)) from None
                 bar.update()
         else:
-            shared = [slug for slug, chapter in selected.items() if not chapter.exclusive]
+            shared = [slug for slug, chapter in selected.items() if not chapter.runs_alone(profile)]
+            shared.sort(key=lambda slug: -selected[slug].budget_s(profile)[0])
             for slug, status in _run_parallel(project, shared, profile, force, sha, jobs):
                 statuses[slug] = status
                 bar.set_postfix_str(slug)
                 bar.update()
-            for slug in [slug for slug, chapter in selected.items() if chapter.exclusive]:
+            for slug in [slug for slug, chapter in selected.items() if chapter.runs_alone(profile)]:
                 bar.set_postfix_str(f"{slug} (alone)")
                 try:
                     statuses[slug] = run_chapter(project, slug, profile, force, sha)

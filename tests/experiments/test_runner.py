@@ -110,7 +110,7 @@ def test_failing_chapter_reports_its_cell_and_leaves_others_intact(fake_root: Pa
 def test_missing_figure_failed_claim_undeclared_claim_and_timeout_fail_the_chapter(fake_root: Path) -> None:
     checked = fake_chapter("alpha", figures=("fig_line", "fig_missing"), value=-1.0)
     # The budget leaves room for the kernel start and imports on a loaded 2-core machine; the sleep cell exceeds it.
-    slow = dataclasses.replace(fake_chapter("beta", sleep_s=600), timeout_s={"smoke": 40, "full": 40})
+    slow = dataclasses.replace(fake_chapter("beta", sleep_s=600), timeout_s={"smoke": 20, "full": 20})
     undeclared = fake_chapter("gamma", extra_claim=True)
     project = make_project(fake_root, checked, slow, undeclared)
     alpha, beta, gamma = run_chapters(None, "smoke", jobs=2, project=project)
@@ -125,16 +125,21 @@ def test_missing_figure_failed_claim_undeclared_claim_and_timeout_fail_the_chapt
     assert not gamma.ok and gamma.error["ename"] == "KeyError"
     assert "gamma.extra' is not declared" in gamma.error["evalue"]
     assert not beta.ok and beta.error["ename"] == "TimeoutError" and beta.error["cell_index"] == 4
-    assert "40 s for the chapter" in beta.error["evalue"]  # the guard stopped the 600 s sleep, not its end
+    assert "20 s for the chapter" in beta.error["evalue"]  # the guard stopped the 600 s sleep, not its end
 
 
-def test_jobs_run_on_dask_and_exclusive_chapters_run_alone_afterwards(fake_root: Path) -> None:
+def test_jobs_run_on_dask_and_exclusive_chapters_run_alone_afterwards_in_full(fake_root: Path) -> None:
     from datetime import datetime
 
-    shared = [fake_chapter("alpha", sleep_s=2.0), fake_chapter("beta", sleep_s=2.0)]
+    def sleeping(slug: str):
+        chapter = fake_chapter(slug)
+        return dataclasses.replace(chapter, full={**chapter.full, "sleep_s": 2.0})
+
+    shared = [sleeping("alpha"), sleeping("beta")]
     alone = dataclasses.replace(fake_chapter("gamma"), exclusive=True)
+    assert alone.runs_alone("full") and not alone.runs_alone("smoke")  # smoke judges no timing: it shares the cores
     project = make_project(fake_root, alone, *shared)
-    statuses = run_chapters(None, "smoke", jobs=2, project=project)
+    statuses = run_chapters(None, "full", jobs=2, project=project)
     assert [s.slug for s in statuses] == ["gamma", "alpha", "beta"] and all(s.ok for s in statuses)
     finished = {s.slug: datetime.fromisoformat(s.finished_at).timestamp() for s in statuses}
     started_alone = finished["gamma"] - statuses[0].wall_s
