@@ -305,9 +305,10 @@ def similarity_controls(
 
 @dataclass(frozen=True)
 class ExtremePointInstance:
-    """A random instance solved over its complete arrangement: data ``X`` ``(n, n)``, targets ``y``, the solver's
-    dual point ``dual``, the optimal ``net``, and per neuron its support ratio (:func:`neuron_support_ratios`)
-    and its share ``c_j / sum_k c_k`` of the penalty."""
+    """A random instance solved over its arrangement: data ``X`` ``(n, n)``, targets ``y``, the dual point
+    ``dual = y - f(X)`` (the residual of the solved network, the optimal dual of the squared loss), the solved
+    ``net``, and per neuron its support ratio over the *complete* arrangement (:func:`neuron_support_ratios`) and its
+    share ``c_j / sum_k c_k`` of the penalty."""
 
     X: np.ndarray
     y: np.ndarray
@@ -317,24 +318,30 @@ class ExtremePointInstance:
     shares: np.ndarray
 
 
-def extreme_point_instances(n: int, n_instances: int, beta: float, *, seed: int = 0) -> list[ExtremePointInstance]:
+def extreme_point_instances(n: int, n_instances: int, beta: float, *, seed: int = 0,
+                            n_patterns: int | None = None) -> list[ExtremePointInstance]:
     """Instances ``k = 0 .. n_instances - 1`` with ``X`` ``(n, n)`` and ``y`` ``(n,)`` i.i.d. ``N(0, 1)`` (drawn in that
     order from a generator seeded ``seed + k``), each solved exactly (:func:`cvxnn_core.programs.solve_relu` over
-    :func:`cvxnn_core.patterns.enumerate_patterns`): the optimal neurons should all have ratio 1 (extreme points)."""
+    :func:`cvxnn_core.patterns.enumerate_patterns`): the optimal neurons should all have ratio 1 (extreme points).
+
+    ``n_patterns`` solves each instance over only the first that many patterns of its arrangement (a strict
+    restriction when fewer than all: its neurons need not reach the support function over the complete arrangement,
+    against which the ratios are always taken); ``None`` uses every pattern."""
     from cvxnn_core.patterns import enumerate_patterns
     from cvxnn_core.programs import solve_relu
     from cvxnn_core.recovery import relu_network
 
     n = check_positive_int(n, "n")
     n_instances = check_positive_int(n_instances, "n_instances")
+    if n_patterns is not None:
+        n_patterns = check_positive_int(n_patterns, "n_patterns")
     out = []
     for k in range(n_instances):
         rng = np.random.default_rng(check_seed(seed) + k)
         X, y = rng.standard_normal((n, n)), rng.standard_normal(n)
         D = enumerate_patterns(X)
-        result = solve_relu(X, y, beta, D)
-        net = relu_network(result)
+        net = relu_network(solve_relu(X, y, beta, D[:, :n_patterns]))
+        residual = y - net.predict(X)
         c = np.linalg.norm(net.W1, axis=1) * np.abs(net.w2)
-        out.append(ExtremePointInstance(X, y, result.dual, net, neuron_support_ratios(X, net, result.dual, D),
-                                        c / c.sum()))
+        out.append(ExtremePointInstance(X, y, residual, net, neuron_support_ratios(X, net, residual, D), c / c.sum()))
     return out

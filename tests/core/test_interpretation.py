@@ -223,6 +223,16 @@ def test_extreme_point_instances_are_exact_and_their_neurons_attain_the_support(
     for inst in found:
         assert inst.shares.sum() == pytest.approx(1.0)
         assert np.abs(inst.ratios[inst.shares >= 1e-4] - 1.0).max() <= 1e-6
+        np.testing.assert_allclose(inst.dual, inst.y - inst.net.predict(inst.X))
+
+
+def test_extreme_points_need_the_global_optimum_a_restricted_one_falls_short():
+    # optimal over the first pattern only: its neurons attain the restricted dual bound, not the support function
+    from cvxnn_core.interpretation import extreme_point_instances
+
+    found = extreme_point_instances(3, 4, 0.1, seed=0, n_patterns=1)
+    ratios = np.concatenate([inst.ratios[inst.shares >= 1e-4] for inst in found])
+    assert ratios.size and np.all(ratios <= 1 + 1e-9) and ratios.min() < 0.99
 
 
 def test_decision_scores_evaluate_each_model_on_the_grid_with_an_intercept():
