@@ -423,7 +423,8 @@ def decompose_gated(X: np.ndarray, patterns: np.ndarray, U: np.ndarray) -> Gated
     ``K_i = {x : (2 D_i - I) X x >= 0}`` has an interior, ``K_i - K_i = R^d`` and each ``u_i = v_i - w_i`` with
     ``v_i, w_i in K_i``; then ``(X v_i)_+ - (X w_i)_+ = D_i X u_i`` and the ReLU network has exactly the gated
     model's predictions. Blocks are split one at a time (:func:`cone_decomposition`), so every gate without a
-    split is reported (``no_split``) instead of stopping at the first.
+    split is reported (``no_split``) instead of stopping at the first; blocks below ``BLOCK_ZERO_TOL`` times the
+    largest are solver residue and stay zero, as in :func:`cone_decomposition`.
     """
     X = check_X(X)
     patterns = check_patterns(patterns, X.shape[0])
@@ -432,7 +433,8 @@ def decompose_gated(X: np.ndarray, patterns: np.ndarray, U: np.ndarray) -> Gated
     V = np.zeros_like(U)
     W = np.zeros_like(U)
     no_split = []
-    for i in range(U.shape[0]):
+    norms = block_norms(U)
+    for i in np.flatnonzero(norms > BLOCK_ZERO_TOL * np.max(norms, initial=0.0)):  # solver residue stays zero
         try:
             Vi, Wi = cone_decomposition(X, patterns[:, [i]], U[[i]])
         except ValueError:

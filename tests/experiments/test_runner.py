@@ -110,7 +110,7 @@ def test_failing_chapter_reports_its_cell_and_leaves_others_intact(fake_root: Pa
 def test_missing_figure_failed_claim_undeclared_claim_and_timeout_fail_the_chapter(fake_root: Path) -> None:
     checked = fake_chapter("alpha", figures=("fig_line", "fig_missing"), value=-1.0)
     # The budget leaves room for the kernel start and imports on a loaded 2-core machine; the sleep cell exceeds it.
-    slow = dataclasses.replace(fake_chapter("beta", sleep_s=600), timeout_s={"smoke": 20, "full": 20})
+    slow = dataclasses.replace(fake_chapter("beta", sleep_s=600), timeout_s={"smoke": 40, "full": 40})
     undeclared = fake_chapter("gamma", extra_claim=True)
     project = make_project(fake_root, checked, slow, undeclared)
     alpha, beta, gamma = run_chapters(None, "smoke", jobs=2, project=project)
@@ -125,7 +125,7 @@ def test_missing_figure_failed_claim_undeclared_claim_and_timeout_fail_the_chapt
     assert not gamma.ok and gamma.error["ename"] == "KeyError"
     assert "gamma.extra' is not declared" in gamma.error["evalue"]
     assert not beta.ok and beta.error["ename"] == "TimeoutError" and beta.error["cell_index"] == 4
-    assert "20 s for the chapter" in beta.error["evalue"]  # the guard stopped the 600 s sleep, not its end
+    assert "40 s for the chapter" in beta.error["evalue"]  # the guard stopped the 600 s sleep, not its end
 
 
 def test_jobs_run_on_dask_and_exclusive_chapters_run_alone_afterwards_in_full(fake_root: Path) -> None:
