@@ -146,13 +146,17 @@ def test_saved_results_of_other_code_are_stale_and_not_read(tmp_path):
 def test_code_hash_follows_the_core_sources(tmp_path):
     import shutil
 
-    repo = Path(bench.__file__).resolve().parents[2]
-    shutil.copytree(repo / "cvxnn_core", tmp_path / "cvxnn_core", ignore=shutil.ignore_patterns("__pycache__"))
-    bench_dir = tmp_path / "paper_experiments" / "benchmarks"
-    bench_dir.mkdir(parents=True)
-    shutil.copy2(repo / "paper_experiments" / "benchmarks" / "solvers.py", bench_dir)
+    repo = Path(bench.__file__).resolve().parents[3]
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(repo / "cvxnn_core", tmp_path / "cvxnn_core", ignore=ignore)
+    package = Path("paper_experiments") / "benchmarks" / "solvers"
+    shutil.copytree(repo / package, tmp_path / package, ignore=ignore)
     assert bench.code_hash(tmp_path) == bench.code_hash(repo)
     with open(tmp_path / "cvxnn_core" / "losses.py", "a") as handle:
+        handle.write("\n# changed\n")
+    assert bench.code_hash(tmp_path) != bench.code_hash(repo)
+    (tmp_path / "cvxnn_core" / "losses.py").write_bytes((repo / "cvxnn_core" / "losses.py").read_bytes())
+    with open(tmp_path / package / "tables.py", "a") as handle:  # every module of the benchmark counts
         handle.write("\n# changed\n")
     assert bench.code_hash(tmp_path) != bench.code_hash(repo)
 
