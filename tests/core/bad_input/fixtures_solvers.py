@@ -99,7 +99,7 @@ def _SDC_sweep_all_fail_main(argv: list[str]) -> int:
 
 def _SDC_bench_main(argv: list[str]) -> int:
     """``python -m paper_experiments.benchmarks.solvers`` with ``run_benchmark`` refused and output in a tmp folder."""
-    import paper_experiments.benchmarks.solvers as bench
+    import paper_experiments.benchmarks.solvers.runs as bench  # the module whose main calls run_benchmark
 
     with mock.patch.object(bench, "run_benchmark", _SDC_trip("the solver benchmark")):
         return bench.main([*argv, "--out", tmpdir()])  # noqa: F405
@@ -107,7 +107,7 @@ def _SDC_bench_main(argv: list[str]) -> int:
 
 def _SDC_bench_all_fail_main(argv: list[str]) -> int:
     """The benchmark (tiny, in-process) where every method errors at once (no solver runs)."""
-    import paper_experiments.benchmarks.solvers as bench
+    import paper_experiments.benchmarks.solvers.runs as bench  # the module whose run_benchmark calls run_method
 
     def failing(problem, method, **options):
         row = {"problem": problem.id, "method": method, "status": "error", "wall_time": 0.0, "note": "ValueError: x"}
