@@ -94,27 +94,26 @@ def run_falsifiers(slugs: Iterable[str] | None, profile: str = "smoke", *, force
     sha = git_sha(project.root)
     runs = [(slug, overrides, claims) for slug, chapter in selected.items()
             for overrides, claims in falsifier_runs(chapter)]
-    shared = [run for run in runs if not selected[run[0]].runs_alone(profile)]
-    shared.sort(key=lambda run: -selected[run[0]].budget_s(profile, run[1])[0])
-    alone = [run for run in runs if selected[run[0]].runs_alone(profile)]
+    shared = [k for k, run in enumerate(runs) if not selected[run[0]].runs_alone(profile)]
+    shared.sort(key=lambda k: -selected[runs[k][0]].budget_s(profile, runs[k][1])[0])
+    alone = [k for k, run in enumerate(runs) if selected[run[0]].runs_alone(profile)]
     statuses = {}
     if jobs > 1 and len(shared) > 1:
         from distributed import Client, LocalCluster, as_completed
 
         with LocalCluster(n_workers=min(jobs, len(shared)), threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster, Client(cluster) as client:
-            futures = {client.submit(run_chapter, project, slug, profile, force, sha, overrides, pure=False): i
-                       for i, (slug, overrides, _) in enumerate(shared)}
+            futures = {client.submit(run_chapter, project, runs[k][0], profile, force, sha, runs[k][1], pure=False): k
+                       for k in shared}
             for future in as_completed(futures):
                 statuses[futures[future]] = future.result()
     else:
         alone = shared + alone
-        shared = []
-    for i, (slug, overrides, _) in enumerate(alone, start=len(shared)):
-        statuses[i] = run_chapter(project, slug, profile, force, sha, overrides)
+    for k in alone:
+        statuses[k] = run_chapter(project, runs[k][0], profile, force, sha, runs[k][1])
     rows: list[FalsifyRow] = []
-    for i, (_, overrides, claims) in enumerate(shared + alone):
-        status = statuses[i]
+    for k, (_, overrides, claims) in enumerate(runs):  # the report in registry order, whatever ran first
+        status = statuses[k]
         broken_run = status.error is not None or bool(status.missing_figures)
         failure = failure_reason(status) if broken_run else None
         rows += [_row(claim, overrides, status.claims.get(claim.id), failure) for claim in claims]
