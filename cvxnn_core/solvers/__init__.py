@@ -6,8 +6,8 @@ boolean ``(n, P)`` (column ``i`` is the diagonal of ``D_i``), blocks stored as r
 
 Operator and adjoint (never materialising the ``n x (P d)`` matrix ``[D_1 X ... D_P X]``)::
 
-    A(U)   = sum_i D_i X u_i  = rowsum(X * (D @ U))          (n,)    one (n, P) x (P, d) product
-    A^T(r) = [X^T D_i r]_i    = D^T (r[:, None] * X)          (P, d)  one (P, n) x (n, d) product
+    A(U)   = sum_i D_i X u_i  = rowsum(D * (X @ U^T))         (n,)    one (n, d) x (d, P) product
+    A^T(r) = [X^T D_i r]_i    = (X^T @ (D * r[:, None]))^T    (P, d)  one (d, n) x (n, P) product
 
 Gated ReLU (Mishkin, Sahiner & Pilanci, ICML 2022), the group lasso over patterns::
 
@@ -51,10 +51,12 @@ constraint violation up to the projection's accuracy and the reported gap bounds
 Cone decomposition (Mishkin et al. 2022): a gated block ``u`` is written ``u = v - w`` with ``v, w`` in
 the cone ``K = {x : (2D - I) X x >= 0}``; the minimum-norm choice ``v = u/2 + e``, ``w = e - u/2`` with
 ``e = argmin ||e|| s.t. (2D - I) X e >= |X u| / 2`` is a least-distance program solved exactly by one
-non-negative least-squares problem (Lawson & Hanson 1974, ch. 23). Predictions are unchanged.
+non-negative least-squares problem (Lawson & Hanson 1974, ch. 23). Predictions are unchanged. For large ``n`` the
+split along the gate ``g`` that sampled ``D`` (an interior point of ``K``) is closed-form (:func:`gate_split`);
+both are in :mod:`cvxnn_core.solvers.decompose`.
 
 Measuring: :func:`time_to_accuracy` and :func:`performance_profile` turn solver traces into the numbers of
-the benchmark (``paper_experiments/benchmarks/solvers.py``) and of the chapter ``solver_speed``.
+the benchmark (``paper_experiments/benchmarks/solvers``) and of the chapter ``solver_speed``.
 
 Losses: ``"squared"`` (scalar or vector targets) and ``"logistic"`` (labels ``+-1``, gated FISTA and AL); the
 hinge loss is not smooth and is left to the cvxpy path. The first-layer bias is penalised like every weight (a ones
@@ -72,6 +74,13 @@ from cvxnn_core.solvers.active_set import (
     grow_patterns,
 )
 from cvxnn_core.solvers.admm import admm_relu
+from cvxnn_core.solvers.decompose import (
+    GatedDecomposition,
+    cone_decomposition,
+    decompose_gated,
+    gate_split,
+    least_distance,
+)
 from cvxnn_core.solvers.fista import (
     BLOCK_ZERO_TOL,
     FAST_LOSSES,
@@ -83,15 +92,7 @@ from cvxnn_core.solvers.fista import (
     gated_dual_bound,
     group_soft_threshold,
 )
-from cvxnn_core.solvers.gated import (
-    WORKING_SET_MIN,
-    GatedDecomposition,
-    cone_decomposition,
-    decompose_gated,
-    fista_gated,
-    fista_path,
-    least_distance,
-)
+from cvxnn_core.solvers.gated import WORKING_SET_MIN, fista_gated, fista_path, gated_operator_norm
 from cvxnn_core.solvers.metrics import performance_profile, time_to_accuracy
 from cvxnn_core.solvers.newton import newton_direction, support_newton
 from cvxnn_core.solvers.operators import Array, FastLoss, beta_max, cone_constraints, gated_adjoint, gated_forward
@@ -126,6 +127,8 @@ __all__ = [
     "gated_certificate",
     "gated_dual_bound",
     "gated_forward",
+    "gated_operator_norm",
+    "gate_split",
     "group_soft_threshold",
     "grow_patterns",
     "least_distance",

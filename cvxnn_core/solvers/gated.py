@@ -1,4 +1,5 @@
-"""The gated-ReLU program by restarted FISTA with working sets, and the cone decomposition of its solution."""
+"""The gated-ReLU program by restarted FISTA with working sets (the cone decomposition of its solution is in
+:mod:`cvxnn_core.solvers.decompose`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import math
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,17 +19,14 @@ from cvxnn_core._validation import (
     check_beta,
     check_patterns,
     check_positive_int,
+    check_seed,
     check_torch_device,
     check_torch_dtype,
     check_X,
 )
 from cvxnn_core.duality import NO_CONSTRAINT_SCALE, relative_gap
 from cvxnn_core.losses import best_dual_scale, dual_value
-from cvxnn_core.patterns import cone_projection
-from cvxnn_core.programs import convex_predictions
-from cvxnn_core.recovery import TwoLayerNet, block_network
 from cvxnn_core.solvers.fista import (
-    BLOCK_ZERO_TOL,
     FirstOrderResult,
     _GatedSmooth,
     _power_iteration,
@@ -42,7 +39,7 @@ from cvxnn_core.solvers.fista import (
     gated_dual_bound,
 )
 from cvxnn_core.solvers.newton import support_newton
-from cvxnn_core.solvers.operators import FastLoss
+from cvxnn_core.solvers.operators import FastLoss, gated_adjoint, gated_forward
 
 WORKING_SET_MIN = 50  # initial working-set size of fista_gated (blocks)
 
@@ -81,6 +78,7 @@ def fista_gated(
     newton: bool = True,
     threads: int | None = None,
     progress: bool | None = None,
+    lipschitz: float | None = None,
 ) -> FirstOrderResult:
     """Solve ``min_U l(sum_i D_i X u_i) + beta sum_i ||u_i||`` by restarted FISTA, stopping on the relative gap.
 
@@ -104,6 +102,9 @@ def fista_gated(
             ``P`` blocks at every check, and add the most violated blocks once the restricted problem is solved;
             the certificate, and so the stopping rule, is always that of the full program.
         threads: torch CPU threads during the solve (``None`` keeps torch's setting).
+        lipschitz: ``||A||^2`` of the operator ``A U = sum_i D_i X u_i`` when known (it depends on ``X`` and the
+            patterns only, so the estimators compute it once for all classes); ``None`` estimates it by 30 power
+            iterations. It only sets the first step, which backtracking corrects.
     """
     X, y, beta, patterns, loss, tol, max_iters, seed = _prepare(
         X, y, beta, patterns, loss, tol, max_iters, seed, allow_2d=True
@@ -114,6 +115,7 @@ def fista_gated(
     step_growth = check_growth(step_growth, "step_growth")
     if batch_size is not None:
         batch_size = check_positive_int(batch_size, "batch_size")
+    lipschitz = check_optional_positive(lipschitz, "lipschitz")
     n, d = X.shape
     P = patterns.shape[1]
     vector = y.ndim == 2
@@ -129,9 +131,10 @@ def fista_gated(
         yt = torch.as_tensor(y.reshape(n, c), dtype=dt, device=dev)
         smooth = _GatedSmooth(Xt, Dt, yt, loss, batch_size)
         curvature = 1.0 if loss == "squared" else 0.25
-        L = curvature * _power_iteration(
-            lambda v: smooth.adjoint(smooth.lift(v)), (P, d, c), iters=30, seed=seed, like=Xt
-        )
+        if lipschitz is None:
+            lipschitz = _power_iteration(lambda v: smooth.adjoint(smooth.lift(v)), (P, d, c), iters=30, seed=seed,
+                                         like=Xt)
+        L = curvature * lipschitz
         x = torch.zeros((P, d, c), dtype=dt, device=dev)
         if U0 is not None:
             x = torch.as_tensor(U0.reshape(P, d, c), dtype=dt, device=dev)
@@ -268,6 +271,34 @@ def fista_gated(
     )
 
 
+def gated_operator_norm(
+    X: np.ndarray,
+    patterns: np.ndarray,
+    *,
+    iters: int = 30,
+    seed: int = 0,
+    device: str = "cpu",
+    dtype: torch.dtype | str = torch.float64,
+    threads: int | None = None,
+) -> float:
+    """``||A||^2`` of ``A U = sum_i D_i X u_i`` by ``iters`` power iterations on ``A^T A`` (a lower estimate).
+
+    The gated program's smooth part has curvature ``||A||^2`` (squared loss; a quarter of it for the logistic loss),
+    which sets FISTA's first step; it depends on ``X`` and the patterns only, so one estimate serves every target
+    (``fista_gated(..., lipschitz=)``).
+    """
+    X = check_X(X)
+    patterns = check_patterns(patterns, X.shape[0])
+    iters, seed = check_positive_int(iters, "iters"), check_seed(seed)
+    dev, dt = check_torch_device(device), check_torch_dtype(dtype)
+    with limit_threads(threads):
+        Xt = torch.as_tensor(X, dtype=dt, device=dev)
+        Dt = torch.as_tensor(patterns, device=dev).to(dt)
+        shape = (patterns.shape[1], X.shape[1])
+        return _power_iteration(lambda v: gated_adjoint(Xt, Dt, gated_forward(Xt, Dt, v)), shape, iters=iters,
+                                seed=seed, like=Xt)
+
+
 def fista_path(
     X: np.ndarray,
     y: np.ndarray,
@@ -338,114 +369,3 @@ def _dual_bound(smooth: _GatedSmooth, r: np.ndarray, beta: float, y: np.ndarray,
     smax = float(torch.max(torch.linalg.vector_norm(smooth.adjoint(rt).reshape(smooth.D.shape[1], -1), dim=1)))
     t = best_dual_scale(r, y, loss, beta / smax if smax > 0 else NO_CONSTRAINT_SCALE)
     return float(dual_value(t * r, y, loss))
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# Cone decomposition of a gated solution
-# ----------------------------------------------------------------------------------------------------------------------
-
-
-def least_distance(G: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """``argmin ||x||_2 s.t. G x >= h`` (least-distance programming) through one NNLS (Lawson & Hanson, ch. 23).
-
-    With ``E = [G^T; h^T]`` and ``f = (0, ..., 0, 1)``, solve ``u = argmin_{u >= 0} ||E u - f||`` and set
-    ``r = E u - f``; then ``x = -r[:-1] / r[-1]``. Raises ``ValueError`` when the constraints are infeasible.
-    """
-    from scipy.optimize import nnls
-
-    G = check_X(G, "G")
-    h = check_array(h, "h", (G.shape[0],), labels=("m",), fix="one right-hand side per row of G")
-    if not np.any(h > 0):
-        return np.zeros(G.shape[1])
-    E = np.vstack([G.T, h[None, :]])
-    f = np.zeros(E.shape[0])
-    f[-1] = 1.0
-    u, _ = nnls(E, f, maxiter=50 * E.shape[1])
-    r = E @ u - f
-    if abs(r[-1]) < 1e-14:
-        raise ValueError("the constraints G x >= h are infeasible (least-distance program)")
-    return -r[:-1] / r[-1]
-
-
-def cone_decomposition(X: np.ndarray, patterns: np.ndarray, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Split gated blocks ``u_i = v_i - w_i`` with ``v_i, w_i`` in the cone ``K_i = {(2 D_i - I) X x >= 0}``.
-
-    Minimum-norm split: ``v = u/2 + e``, ``w = e - u/2`` with ``e = argmin ||e|| s.t. (2 D_i - I) X e >= |X u|/2``
-    (:func:`least_distance`), which minimises ``||v||^2 + ||w||^2``. Predictions are unchanged:
-    ``D_i X (v_i - w_i) = D_i X u_i``. Returns ``(V, W)``, each ``(P, d)``; every block is then projected
-    exactly onto its cone (removing NNLS rounding), and ``v_i = u_i, w_i = 0`` (or the reverse) when ``u_i``
-    already lies in ``K_i`` (or ``-K_i``).
-    """
-    X = check_X(X)
-    patterns = check_patterns(patterns, X.shape[0])
-    U = check_array(U, "U", (patterns.shape[1], X.shape[1]), labels=("P", "d"))
-    V = np.zeros_like(U)
-    W = np.zeros_like(U)
-    scale = float(np.max(block_norms(U), initial=0.0))
-    for i in np.flatnonzero(block_norms(U) > BLOCK_ZERO_TOL * scale):
-        s = 2.0 * patterns[:, i] - 1.0
-        xu = X @ U[i]
-        tol = 1e-12 * max(np.max(np.abs(xu)), 1e-300)
-        if np.all(s * xu >= -tol):
-            V[i] = U[i]
-            continue
-        if np.all(s * xu <= tol):
-            W[i] = -U[i]
-            continue
-        e = least_distance(s[:, None] * X, 0.5 * np.abs(xu))
-        V[i] = cone_projection(X, patterns[:, i], 0.5 * U[i] + e)
-        W[i] = V[i] - U[i]
-    return V, W
-
-
-@dataclass(frozen=True)
-class GatedDecomposition:
-    """A gated-ReLU model written as a ReLU network by :func:`cone_decomposition`, with what that cost.
-
-    ``net`` is the ReLU network ``sum_i (X v_i)_+ - (X w_i)_+`` (``None`` when some block has no split);
-    ``no_split`` lists the gates whose block ``u_i`` cannot be written ``v_i - w_i`` with ``v_i, w_i`` in ``K_i``
-    (a gate that no hyperplane realises has ``K_i - K_i != R^d``); ``prediction_error`` is
-    ``max_k |f_relu(x_k) - f_gated(x_k)| / max_k |f_gated(x_k)|`` on the training rows (``inf`` when a block has
-    no split); ``penalty_ratio`` is ``sum_i (||v_i|| + ||w_i||) / sum_i ||u_i||`` (``>= 1``: the ReLU network's
-    group penalty relative to the gated model's; ``inf`` when a block has no split).
-    """
-
-    net: TwoLayerNet | None
-    no_split: tuple[int, ...]
-    prediction_error: float
-    penalty_ratio: float
-
-
-def decompose_gated(X: np.ndarray, patterns: np.ndarray, U: np.ndarray) -> GatedDecomposition:
-    """Cone-decompose every block of a gated solution ``U`` ``(P, d)`` and measure the ReLU network it gives.
-
-    Mishkin, Sahiner & Pilanci (ICML 2022): when every gate is an arrangement pattern whose cone
-    ``K_i = {x : (2 D_i - I) X x >= 0}`` has an interior, ``K_i - K_i = R^d`` and each ``u_i = v_i - w_i`` with
-    ``v_i, w_i in K_i``; then ``(X v_i)_+ - (X w_i)_+ = D_i X u_i`` and the ReLU network has exactly the gated
-    model's predictions. Blocks are split one at a time (:func:`cone_decomposition`), so every gate without a
-    split is reported (``no_split``) instead of stopping at the first; blocks below ``BLOCK_ZERO_TOL`` times the
-    largest are solver residue and stay zero, as in :func:`cone_decomposition`.
-    """
-    X = check_X(X)
-    patterns = check_patterns(patterns, X.shape[0])
-    U = check_array(U, "U", (patterns.shape[1], X.shape[1]), labels=("P", "d"),
-                    fix="pass the V of a gated solution (programs.solve_gated_relu or solvers.fista_gated)")
-    V = np.zeros_like(U)
-    W = np.zeros_like(U)
-    no_split = []
-    norms = block_norms(U)
-    for i in np.flatnonzero(norms > BLOCK_ZERO_TOL * np.max(norms, initial=0.0)):  # solver residue stays zero
-        try:
-            Vi, Wi = cone_decomposition(X, patterns[:, [i]], U[[i]])
-        except ValueError:
-            no_split.append(i)
-            continue
-        V[i], W[i] = Vi[0], Wi[0]
-    if no_split:
-        return GatedDecomposition(net=None, no_split=tuple(no_split), prediction_error=np.inf, penalty_ratio=np.inf)
-    net = block_network(V, W)
-    gated = convex_predictions(X, patterns, U)
-    error = float(np.max(np.abs(net.predict(X) - gated), initial=0.0) / max(np.max(np.abs(gated), initial=0.0), 1e-300))
-    penalty = float(np.sum(block_norms(U)))
-    ratio = float(np.sum(block_norms(V)) + np.sum(block_norms(W))) / penalty if penalty > 0 else 1.0
-    return GatedDecomposition(net=net, no_split=(), prediction_error=error, penalty_ratio=ratio)

@@ -59,11 +59,26 @@ def _check_operands(X, D, B, name: str, rows: bool = False) -> None:
                          f"{tuple(B.shape)}")
 
 
+def _blocks_to_columns(U):
+    """Blocks ``(p, d, c)`` as the columns of one ``(d, p c)`` matrix (pattern-major), numpy or torch."""
+    p, d, c = U.shape
+    T = U.permute(1, 0, 2) if isinstance(U, torch.Tensor) else np.transpose(U, (1, 0, 2))
+    return T.reshape(d, p * c)
+
+
+def _columns_to_blocks(T):
+    """``(d, p, c)`` to contiguous blocks ``(p, d, c)`` (the inverse layout of :func:`_blocks_to_columns`)."""
+    if isinstance(T, torch.Tensor):
+        return T.permute(1, 0, 2).contiguous()
+    return np.ascontiguousarray(T.transpose(1, 0, 2))
+
+
 def gated_forward(X: Array, D: Array, U: Array, *, batch_size: int | None = None) -> Array:
     """``A(U) = sum_i D_i X u_i`` for numpy arrays or torch tensors.
 
     ``X`` ``(n, d)``, ``D`` ``(n, P)`` (boolean or 0/1 floats), ``U`` ``(P, d)`` or ``(P, d, c)``; returns
-    ``(n,)`` or ``(n, c)``. Computed as ``rowsum(X * (D @ U))``, in chunks of ``batch_size`` patterns.
+    ``(n,)`` or ``(n, c)``. Computed as ``sum_i D_i * (X [u_1 ... u_P])_i`` (one matrix product), in chunks of
+    ``batch_size`` patterns.
     """
     _check_operands(X, D, U, "U")
     n, d = X.shape
@@ -72,9 +87,10 @@ def gated_forward(X: Array, D: Array, U: Array, *, batch_size: int | None = None
     c = U.shape[2] if vector else 1
     out = None
     for sl in _chunks(P, batch_size):
+        p = sl.stop - sl.start
         Dm = _mask(D[:, sl], X)
-        H = (Dm @ U[sl].reshape(sl.stop - sl.start, d * c)).reshape(n, d, c)
-        part = (X[:, :, None] * H).sum(1)
+        XU = (X @ _blocks_to_columns(U[sl].reshape(p, d, c))).reshape(n, p, c)  # X u_i for each block of the chunk
+        part = (Dm[:, :, None] * XU).sum(1)
         out = part if out is None else out + part
     if out is None:  # no pattern: the zero map
         out = (torch.zeros((n, c), dtype=X.dtype, device=X.device) if isinstance(X, torch.Tensor)
@@ -90,8 +106,11 @@ def gated_adjoint(X: Array, D: Array, r: Array, *, batch_size: int | None = None
     vector = r.ndim == 2
     R = r if vector else r[:, None]
     c = R.shape[1]
-    Z = (X[:, :, None] * R[:, None, :]).reshape(n, d * c)
-    parts = [(_mask(D[:, sl], X).T @ Z).reshape(sl.stop - sl.start, d, c) for sl in _chunks(P, batch_size)]
+    parts = []
+    for sl in _chunks(P, batch_size):
+        p = sl.stop - sl.start
+        Z = (_mask(D[:, sl], X)[:, :, None] * R[:, None, :]).reshape(n, p * c)  # columns D_i r, pattern-major
+        parts.append(_columns_to_blocks((X.T @ Z).reshape(d, p, c)))
     out = parts[0] if len(parts) == 1 else (torch.cat(parts) if isinstance(X, torch.Tensor) else np.concatenate(parts))
     return out if vector else out[:, :, 0]
 

@@ -24,6 +24,7 @@ from cvxnn_core._validation import (
 from cvxnn_core.duality import NO_CONSTRAINT_SCALE, cone_supports, relative_gap
 from cvxnn_core.losses import best_dual_scale, dual_value, loss_value, negative_gradient
 from cvxnn_core.patterns import cone_projection
+from cvxnn_core.solvers.decompose import cone_decomposition
 from cvxnn_core.solvers.fista import (
     FirstOrderResult,
     _ALSmooth,
@@ -34,7 +35,7 @@ from cvxnn_core.solvers.fista import (
     _zero_small,
     fista_step,
 )
-from cvxnn_core.solvers.gated import cone_decomposition, fista_gated
+from cvxnn_core.solvers.gated import fista_gated
 from cvxnn_core.solvers.operators import FastLoss, gated_adjoint, gated_forward
 
 POLISH_GAP = 1e-3  # al_relu hands over to the active-set method below this certified gap (squared loss),
@@ -257,7 +258,10 @@ def al_relu(
             state = _start_state(smooth, state.x, state.step)
             for _ in range(min(inner_iters, max_iters - used)):
                 state = fista_step(state, smooth, beta, growth=step_growth)
-                if state.iteration % 10 == 0 and state.grad_map_norm <= 0.1 * _abs_violation(smooth, state.q):
+                if state.iteration % 10 == 0 and (
+                    state.grad_map_norm <= 0.1 * _abs_violation(smooth, state.q)
+                    or (max_time is not None and time.perf_counter() - start > max_time)  # certified next
+                ):
                     break
             used += state.iteration
             bar.update(state.iteration)

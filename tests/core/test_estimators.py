@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.estimator_checks import check_estimator
 
 from cvxnn_core.datasets import add_intercept
 from cvxnn_core.estimators import ConvexReLUClassifier, ConvexReLURegressor
+from cvxnn_core.programs import convex_predictions
 from cvxnn_core.recovery import nonconvex_objective
 
 N_SUBSAMPLE = 150
@@ -126,6 +128,9 @@ def test_get_params_set_params_and_clone_round_trip(cls):
         "random_state": 3,
         "fit_intercept": False,
         "loss": "squared",
+        "max_time": None,
+        "solver_options": None,
+        "progress": None,
     }
     assert est.set_params(beta=2.0, n_patterns=9) is est
     assert (est.beta, est.n_patterns) == (2.0, 9)
@@ -169,9 +174,11 @@ def test_classifier_handles_several_classes_one_vs_rest_over_shared_patterns(reg
         assert binary.objective_ == pytest.approx(clf.objectives_[k], rel=1e-6)
 
 
+@pytest.mark.parametrize("solver", [None, "gated"])
 @pytest.mark.parametrize("cls", [ConvexReLURegressor, ConvexReLUClassifier])
-def test_estimators_pass_scikit_learn_check_estimator(cls):
-    results = check_estimator(cls(n_patterns=20), on_fail=None)
+def test_estimators_pass_scikit_learn_check_estimator(cls, solver):
+    # the gated route at beta = 0.1: at the default 1e-3 FISTA needs its 10,000 iterations on some check data
+    results = check_estimator(cls(n_patterns=20, solver=solver, beta=1e-3 if solver is None else 0.1), on_fail=None)
     failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
     assert failed == []
     assert sum(r["status"] == "passed" for r in results) >= 50
@@ -201,3 +208,69 @@ def test_invalid_hyperparameters_are_rejected_at_fit(regression, param, value, m
     est = ConvexReLUClassifier(**{param: value})
     with pytest.raises(ValueError, match=match):
         est.fit(regression.Z, np.where(regression.y > np.median(regression.y), 1, 0))
+
+
+GATED_TOL = 1e-7  # tol of the gated route in these tests (float64 solves)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_gated_route_network_has_the_gated_predictions_and_brackets_the_relu_optimum(cancer, loss):
+    # gated optimum <= ReLU optimum over the same patterns <= objective of the decomposed network
+    X, y = cancer
+    clf = ConvexReLUClassifier(beta=1.0, n_patterns=20, loss=loss, solver="gated", random_state=0,
+                               solver_options={"tol": GATED_TOL}).fit(X, y)
+    assert clf.route_ == "gated" and clf.gap_ <= GATED_TOL and clf.results_[0].converged
+    split = clf.decompositions_[0]
+    assert split.no_split == () and split.prediction_error <= 1e-9 and split.penalty_ratio >= 1 - 1e-12
+    Xd = add_intercept(X)
+    gated = convex_predictions(Xd, clf.patterns_, clf.result_.V)
+    np.testing.assert_allclose(clf.decision_function(X), gated, atol=1e-9 * np.max(np.abs(gated)), rtol=0)
+    relu = ConvexReLUClassifier(beta=1.0, n_patterns=20, loss=loss, random_state=0).fit(X, y)
+    assert relu.route_ == "relu" and np.array_equal(relu.patterns_, clf.patterns_)
+    labels = np.where(y == 1, 1.0, -1.0)
+    network = nonconvex_objective(Xd, labels, clf.net_, 1.0, loss=loss)
+    assert clf.objective_ <= relu.objective_ * (1 + 1e-6) and relu.objective_ <= network * (1 + 1e-6)
+    assert clf.score(X, y) >= MIN_TRAIN_ACCURACY
+
+
+def test_gated_route_multiclass_is_one_program_per_class(regression):
+    labels = np.array(["a", "b", "c"])[np.digitize(regression.Z[:, 0], [-0.33, 0.33])]
+    options = {"tol": GATED_TOL}
+    clf = ConvexReLUClassifier(beta=0.01, n_patterns=30, solver="gated", solver_options=options)
+    clf.fit(regression.Z, labels)
+    assert len(clf.nets_) == len(clf.decompositions_) == 3 and clf.gap_ <= GATED_TOL
+    for k, label in enumerate(clf.classes_):
+        binary = ConvexReLUClassifier(beta=0.01, n_patterns=30, solver="gated", solver_options=options)
+        binary.fit(regression.Z, labels == label)
+        assert binary.objective_ == pytest.approx(clf.objectives_[k], rel=1e-7)
+
+
+def test_solver_none_takes_the_gated_route_above_the_size_threshold(regression, monkeypatch):
+    from cvxnn_core import estimators
+
+    monkeypatch.setattr(estimators, "AUTO_CVXPY_SIZE", 0)
+    est = ConvexReLURegressor(beta=0.1, n_patterns=10).fit(regression.Z, regression.y)
+    assert est.route_ == "gated" and est.decompositions_[0].prediction_error <= 1e-9
+
+
+def test_gated_route_at_max_time_warns_with_the_gap_it_reached(regression):
+    est = ConvexReLURegressor(beta=1e-4, n_patterns=30, solver="gated", max_time=1e-3,
+                              solver_options={"tol": 1e-12, "check_every": 1})
+    with pytest.warns(ConvergenceWarning, match="largest certified relative gap is"):
+        est.fit(regression.Z, regression.y)
+    assert est.gap_ > 1e-12 and not est.result_.converged
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_gated_route_on_cuda_matches_cpu_on_mnist_sized_rows():
+    # 20,000 rows of 785 features, 100 patterns: the estimator's device= path at the size of the MNIST chapter
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20_000, 784))
+    y = (X[:, :10].sum(axis=1) > 0).astype(int)
+    fits = {device: ConvexReLUClassifier(beta=200.0, n_patterns=100, solver="gated",
+                                         solver_options={"tol": 1e-4, "device": device}).fit(X, y)
+            for device in ("cpu", "cuda")}
+    assert fits["cuda"].result_.device.startswith("cuda") and fits["cuda"].gap_ <= 1e-4
+    assert fits["cuda"].objective_ == pytest.approx(fits["cpu"].objective_, rel=2e-4)
+    assert fits["cuda"].decompositions_[0].prediction_error <= 1e-9

@@ -132,4 +132,41 @@ _SDC_ZERO_LAST = torch.cat([_SDC_U3[:-1], torch.zeros_like(_SDC_U3[:1])])
 
 _POSNUM = "must be a positive number"
 
+
+
+_SDC_MNIST: dict[str, tuple[Path, dict[str, str]]] = {}
+
+
+def _SDC_mnist(kind: str) -> tuple[Path, dict[str, str]]:
+    """A folder of tiny MNIST files (``"csv"`` or ``"idx"``) and their checksums (written once)."""
+    from mnist_files import write_csv, write_idx
+
+    if kind not in _SDC_MNIST:
+        folder = Path(tempfile.mkdtemp(prefix=f"mnist_{kind}_"))
+        _SDC_MNIST[kind] = folder, (write_csv if kind == "csv" else write_idx)(folder)
+    return _SDC_MNIST[kind]
+
+
+def _SDC_LM(kind: str = "csv", **kwargs):
+    folder, sums = _SDC_mnist(kind)
+    return datasets.load_mnist(**{"source": kind, "path": folder, "checksums": sums, **kwargs})
+
+
+def _SDC_truncated_idx() -> tuple[Path, dict[str, str]]:
+    """A copy of the tiny IDX folder whose training-images file stops inside its header (checksums updated)."""
+    import gzip
+    import hashlib
+    import shutil
+
+    if "truncated" not in _SDC_MNIST:
+        source, sums = _SDC_mnist("idx")
+        folder = Path(tempfile.mkdtemp(prefix="mnist_truncated_"))
+        for name in sums:
+            shutil.copy(source / name, folder / name)
+        bad = folder / "train-images-idx3-ubyte.gz"
+        bad.write_bytes(gzip.compress(b"\x00\x00\x08\x03\x00\x00", mtime=0))
+        _SDC_MNIST["truncated"] = folder, {**sums, bad.name: hashlib.md5(bad.read_bytes()).hexdigest()}
+    return _SDC_MNIST["truncated"]
+
+
 __all__ = [name for name in list(globals()) if not name.startswith("__")]  # private fixtures too

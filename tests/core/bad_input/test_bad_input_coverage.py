@@ -53,6 +53,7 @@ RETURNED_ONLY = {
     "cnn.CircularResult": "cnn.solve_circular_dft / solve_circular_nuclear / circular_closed_form",
     "cutting_plane.CuttingPlaneResult": "cutting_plane.cutting_plane",
     "cutting_plane.RestrictedSolution": "cutting_plane.solve_restricted_lasso",
+    "datasets.ImageSplit": "datasets.load_mnist",
     "datasets.Split": "datasets.load_binary / load_table / load_keel / split_standardised",
     "deep.BNClassifierResult": "deep.train_bn_relu_classifier",
     "deep.BNCollapseOptimum": "deep.bn_collapse_optimum",
