@@ -24,7 +24,8 @@ Two routes (``route_``):
 ``solver=None`` picks the ReLU program by Clarabel while ``n d P <= AUTO_CVXPY_SIZE`` and the gated route above
 (interior-point methods factor systems that grow with ``n d P``: 5,000 MNIST images and 50 patterns gave no answer in
 15 minutes). ``max_time`` caps the first-order solves (seconds, over all programs; an interior-point solve runs to its
-status);
+status, and on the ReLU route the augmented Lagrangian's warm start and certificates, one NNLS over all rows per
+block, are not interrupted: above ``AUTO_CVXPY_SIZE`` such a fit can run well past ``max_time``);
 ``solver_options`` go to the first-order solver (``tol``, ``dtype``, ``device``, ``threads``, ...); the gated route
 solves in float32 unless ``tol < 1e-5`` (the certificate is always recomputed in float64).
 

@@ -3,6 +3,7 @@ a user already has; every file is checksummed before it is read, and nothing is 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -62,7 +63,8 @@ def load_mnist(
     Each file's checksum is compared with ``checksums`` (file name to hex digest: sha256 for CSV, md5 for IDX as
     published), which defaults to the known files (:data:`CSV_SHA256`, :data:`IDX_MD5`); a mismatch raises.
     ``n_train``/``n_test`` keep a seeded random subset of that many rows (in their original order; the two subsets
-    are drawn from independent streams of ``seed``).
+    are drawn from independent streams of ``seed``). The files are read and checked once per process (cached by
+    folder, checksums and file times).
 
     Preprocessing is the caller's: for the convex programs subtract the training mean (per-pixel standardisation
     turns a pixel lit in a handful of images into values near 245 and slows every first-order solver).
@@ -75,27 +77,17 @@ def load_mnist(
         checksums = CSV_SHA256 if source != "idx" else IDX_MD5
     elif not isinstance(checksums, Mapping):
         raise TypeError(f"checksums must be a mapping of file name to hex digest, got {type(checksums).__name__}")
-    for name in names:
-        _check_file(folder / name, checksums.get(name), "md5" if source == "idx" else "sha256")
-    if source == "idx":
-        X_train, y_train = _read_idx(folder / IDX_FILES[0]), _read_idx(folder / IDX_FILES[1])
-        X_test, y_test = _read_idx(folder / IDX_FILES[2]), _read_idx(folder / IDX_FILES[3])
-        X_train, X_test = X_train.reshape(X_train.shape[0], -1), X_test.reshape(X_test.shape[0], -1)
-    else:
-        X_train, y_train = _read_csv(folder / CSV_FILES[0])
-        X_test, y_test = _read_csv(folder / CSV_FILES[1])
-    for X, y, part in ((X_train, y_train, "training"), (X_test, y_test, "test")):
-        if X.shape[0] != y.shape[0] or X.shape[1] != 784:
-            raise ValueError(f"the {part} files hold {X.shape[0]} images of {X.shape[1]} pixels and {y.shape[0]} "
-                             "labels; MNIST needs one label per image of 28 x 28 = 784 pixels")
-        if np.any((y < 0) | (y > 9)):
-            raise ValueError(f"the {part} labels must be digits 0..9, got values {np.unique(y[(y < 0) | (y > 9)])}")
+    expected = tuple(checksums.get(name) for name in names)
+    if not all(digest is None or isinstance(digest, str) for digest in expected):
+        raise TypeError("checksums must map each file name to a hex digest string (sha256 for CSV, md5 for IDX)")
+    stamps = tuple((folder / name).stat().st_mtime_ns if (folder / name).is_file() else None for name in names)
+    X_train, y_train, X_test, y_test = _read_checked(str(folder), source, expected, stamps)
     train_rng, test_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     keep_train = _subset(X_train.shape[0], n_train, "n_train", train_rng)  # one stream each: the test subset does
     keep_test = _subset(X_test.shape[0], n_test, "n_test", test_rng)  # not depend on n_train
     return ImageSplit(
-        X_train=X_train[keep_train] / 255.0, y_train=y_train[keep_train].astype(np.int64),
-        X_test=X_test[keep_test] / 255.0, y_test=y_test[keep_test].astype(np.int64), source=f"{source}:{folder}",
+        X_train=X_train[keep_train] / 255.0, y_train=y_train[keep_train].copy(),
+        X_test=X_test[keep_test] / 255.0, y_test=y_test[keep_test].copy(), source=f"{source}:{folder}",
     )
 
 
@@ -120,6 +112,35 @@ def _folder(source: str, path: str | os.PathLike | None) -> Path:
     if not folder.is_dir():
         raise FileNotFoundError(f"path {folder} is not a folder (nothing is downloaded: put the MNIST files there)")
     return folder
+
+
+@functools.lru_cache(maxsize=2)
+def _read_checked(folder: str, source: str, expected: tuple, stamps: tuple) -> tuple[np.ndarray, ...]:
+    """The four arrays (pixels as bytes), read once per folder, source, checksums and file times: every file is
+    checksummed and validated on the first read, and a file that changes (a new time) is read and checked again."""
+    root = Path(folder)
+    names = CSV_FILES if source != "idx" else IDX_FILES
+    for name, digest in zip(names, expected, strict=True):
+        _check_file(root / name, digest, "md5" if source == "idx" else "sha256")
+    if source == "idx":
+        X_train, y_train = _read_idx(root / IDX_FILES[0]), _read_idx(root / IDX_FILES[1])
+        X_test, y_test = _read_idx(root / IDX_FILES[2]), _read_idx(root / IDX_FILES[3])
+        X_train, X_test = X_train.reshape(X_train.shape[0], -1), X_test.reshape(X_test.shape[0], -1)
+    else:
+        X_train, y_train = _read_csv(root / CSV_FILES[0])
+        X_test, y_test = _read_csv(root / CSV_FILES[1])
+    for X, y, part in ((X_train, y_train, "training"), (X_test, y_test, "test")):
+        if X.shape[0] != y.shape[0] or X.shape[1] != 784:
+            raise ValueError(f"the {part} files hold {X.shape[0]} images of {X.shape[1]} pixels and {y.shape[0]} "
+                             "labels; MNIST needs one label per image of 28 x 28 = 784 pixels")
+        if np.any((y < 0) | (y > 9)):
+            raise ValueError(f"the {part} labels must be digits 0..9, got values {np.unique(y[(y < 0) | (y > 9)])}")
+        if np.any((X < 0) | (X > 255) | (X != np.round(X))):
+            raise ValueError(f"the {part} pixels must be integers 0..255 (bytes), as in MNIST's files")
+    out = (X_train.astype(np.uint8), y_train.astype(np.int64), X_test.astype(np.uint8), y_test.astype(np.int64))
+    for array in out:
+        array.flags.writeable = False  # cached: callers get fresh arrays from the indexing in load_mnist
+    return out
 
 
 def _check_file(file: Path, expected: str | None, algorithm: str) -> None:

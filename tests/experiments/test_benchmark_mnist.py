@@ -20,7 +20,7 @@ def test_run_keeps_the_slow_methods_to_the_small_binary_problems():
     table = bench.run([200, 400], ["binary", "ten"], ["pyscnn-gated", "logistic"], slow_max_n=200)
     assert list(zip(table["task"], table["n"], table["method"], strict=True)) == [
         ("binary", 200, "pyscnn-gated"), ("binary", 200, "logistic"), ("binary", 400, "logistic"),
-        ("ten", 200, "logistic"), ("ten", 400, "logistic")]
+        ("ten", 200, "logistic"), ("ten", 400, "logistic")]  # MNIST's files are read once (load_mnist's cache)
     assert np.all((table["test_accuracy"] > 0.5) & (table["test_accuracy"] <= 1)) and not table["stopped"].any()
 
 

@@ -169,4 +169,22 @@ def _SDC_truncated_idx() -> tuple[Path, dict[str, str]]:
     return _SDC_MNIST["truncated"]
 
 
+def _SDC_bright_csv() -> tuple[Path, dict[str, str]]:
+    """A CSV folder whose first training pixel is 300 (not a byte), with its checksums."""
+    import hashlib
+
+    from mnist_files import write_csv
+
+    if "bright" not in _SDC_MNIST:
+        folder = Path(tempfile.mkdtemp(prefix="mnist_bright_"))
+        sums = write_csv(folder)
+        train = folder / "mnist_train.csv"
+        lines = train.read_text().splitlines()
+        cells = lines[1].split(",")
+        lines[1] = ",".join([cells[0], "300", *cells[2:]])
+        train.write_text("\n".join(lines) + "\n")
+        _SDC_MNIST["bright"] = folder, {**sums, train.name: hashlib.sha256(train.read_bytes()).hexdigest()}
+    return _SDC_MNIST["bright"]
+
+
 __all__ = [name for name in list(globals()) if not name.startswith("__")]  # private fixtures too
